@@ -1,0 +1,63 @@
+# One target per task. `make run` and `make test` work on a fresh clone: they install first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+EVAL_PORT ?= 8765
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help install index run serve test lint eval lock clean
+
+help:
+	@echo "make run     install if needed, build the index if missing or stale, serve on $(HOST):$(PORT)"
+	@echo "make test    install if needed and run the tests"
+	@echo "make index   rebuild index/ from corpus/"
+	@echo "make eval    start the service and score the question sets in eval/"
+	@echo "make lint    ruff and mypy"
+	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
+
+# The lock pins every package; torch==2.13.0 resolves to the CPU wheel.
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+install: $(STAMP)
+
+index: install
+	$(BIN)/rsa-qa index
+
+run: install
+	$(BIN)/rsa-qa index --if-stale
+	$(BIN)/rsa-qa serve --host $(HOST) --port $(PORT)
+
+serve: run
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+eval: install
+	$(BIN)/rsa-qa index --if-stale
+	@$(BIN)/rsa-qa serve --port $(EVAL_PORT) > .eval-server.log 2>&1 & pid=$$!; \
+	trap "kill $$pid 2>/dev/null" EXIT; \
+	for i in $$(seq 1 120); do curl -sf http://127.0.0.1:$(EVAL_PORT)/ready > /dev/null && break; sleep 0.5; done; \
+	$(BIN)/rsa-qa eval --url http://127.0.0.1:$(EVAL_PORT) --misses eval/dev.jsonl eval/own.jsonl eval/check.jsonl
+
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet torch==2.13.0 && .lock-venv/bin/pip install --quiet -e '.[dev]'
+	.lock-venv/bin/pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
