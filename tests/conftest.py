@@ -1,0 +1,105 @@
+"""Shared fixtures: the real article, the real model, a real index built into a temp dir."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from rsa_qa.api import create_app
+from rsa_qa.config import Settings, get_settings
+from rsa_qa.embed import Embedder, load_tokenizer
+from rsa_qa.index import LoadedIndex
+from rsa_qa.parse import Document, parse_file
+from rsa_qa.search import Searcher
+from rsa_qa.service import Service, load_embedder, rebuild_index
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+ARTICLE = CORPUS / "immunological-factors-recurrent-miscarriage.txt"
+EVAL = ROOT / "eval"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No RSA_QA_* variable from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("RSA_QA_"):
+            monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def document() -> Document:
+    return parse_file(ARTICLE)
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("rsa-qa")
+
+
+@pytest.fixture(scope="session")
+def settings(session_dir: Path) -> Settings:
+    return Settings(corpus_dir=CORPUS, index_dir=session_dir / "index")
+
+
+@pytest.fixture(scope="session")
+def embedder(settings: Settings) -> Embedder:
+    return load_embedder(settings)
+
+
+@pytest.fixture(scope="session")
+def index(settings: Settings, embedder: Embedder) -> LoadedIndex:
+    return rebuild_index(settings, embedder, progress=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def searcher(index: LoadedIndex, embedder: Embedder) -> Searcher:
+    return Searcher(index, embedder)
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings, searcher: Searcher) -> Iterator[TestClient]:
+    app = create_app(settings, Service(settings, searcher=searcher, not_ready_reason=None))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+class HashEmbedder:
+    """Deterministic stand-in for plumbing tests: vectors from a hash of the text."""
+
+    name = "hash-embedder"
+    dimension = 16
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.fail_on = fail_on
+        self._tokenizer = load_tokenizer(Path(Settings().model_path))
+
+    def fingerprint(self) -> str:
+        return "hash-embedder-v1"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if self.fail_on is not None and any(self.fail_on in t for t in texts):
+            raise RuntimeError("embedding failed on purpose")
+        rows = []
+        for text in texts:
+            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+            vector = np.random.default_rng(seed).standard_normal(self.dimension)
+            rows.append(vector / np.linalg.norm(vector))
+        return np.array(rows, dtype=np.float32).reshape(len(texts), self.dimension)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder()

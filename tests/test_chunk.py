@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import pytest
+
+from rsa_qa.chunk import SPECIAL_TOKENS, ChunkSettings, Passage, chunk_document, cited_numbers
+from rsa_qa.embed import Embedder
+from rsa_qa.parse import Document, parse_text
+from rsa_qa.text import collapse_whitespace
+
+SETTINGS = ChunkSettings(max_tokens=254, model_max_tokens=256, embed_section_titles=True)
+
+
+@pytest.fixture(scope="module")
+def passages(document: Document, embedder: Embedder) -> list[Passage]:
+    return chunk_document(document, embedder.count_tokens, SETTINGS)
+
+
+def test_every_passage_fits_the_model_window(passages: list[Passage], embedder: Embedder) -> None:
+    for passage in passages:
+        embedded = passage.embedding_text(SETTINGS.embed_section_titles)
+        assert embedder.count_tokens(embedded) + SPECIAL_TOKENS <= SETTINGS.model_max_tokens, passage.id
+
+
+def test_long_paragraphs_are_split_at_sentence_ends(passages: list[Passage], document: Document) -> None:
+    section_3_3 = [p for p in passages if p.section.number == "3.3"]
+    assert len(section_3_3) >= 2, "3.3 is one paragraph of ~400 word pieces"
+    for passage in section_3_3:
+        assert passage.text.endswith((".", ".)", "]")), passage.text[-20:]
+
+
+def test_passages_slice_the_source_and_stay_in_their_section(
+    passages: list[Passage], document: Document
+) -> None:
+    for passage in passages:
+        assert collapse_whitespace(document.source[passage.start : passage.end]) == passage.text
+        paragraphs = [p for p in document.paragraphs if p.start <= passage.start < p.end]
+        assert paragraphs and paragraphs[0].section == passage.section
+
+
+def test_ids_are_unique_and_readable(passages: list[Passage]) -> None:
+    ids = [p.id for p in passages]
+    assert len(set(ids)) == len(ids)
+    assert "3.2-01" in ids and "abstract-01" in ids and "front-matter-01" in ids
+
+
+def test_references_are_not_passages_but_markers_resolve(passages: list[Passage]) -> None:
+    assert not any(p.section.title == "References" for p in passages)
+    cited = {n for p in passages for n in p.references}
+    assert cited == {1, 2, 3, 4, 5}
+    for passage in passages:
+        for number in passage.references:
+            assert f"[{number}]" in passage.text
+
+
+def test_sentence_offsets_are_within_passage_text(passages: list[Passage]) -> None:
+    for passage in passages:
+        for start, end in passage.sentences:
+            assert 0 <= start < end <= len(passage.text)
+            assert passage.text[start:end].strip() == passage.text[start:end]
+
+
+def test_chunking_is_deterministic(document: Document, embedder: Embedder, passages: list[Passage]) -> None:
+    assert chunk_document(document, embedder.count_tokens, SETTINGS) == passages
+
+
+def test_small_budget_splits_into_balanced_pieces(embedder: Embedder) -> None:
+    sentence = "The quick brown fox jumps over the lazy dog near the river bank."
+    doc = parse_text("Title\n\n1. Section\n\n" + " ".join([sentence] * 12) + "\n")
+    settings = ChunkSettings(max_tokens=60, model_max_tokens=256, embed_section_titles=False)
+    pieces = [p for p in chunk_document(doc, embedder.count_tokens, settings) if p.section.number == "1"]
+    sizes = [embedder.count_tokens(p.text) for p in pieces]
+    assert all(size <= 60 for size in sizes)
+    assert max(sizes) - min(sizes) <= embedder.count_tokens(sentence)
+    assert " ".join(p.text for p in pieces) == " ".join([sentence] * 12)
+
+
+def test_sentence_longer_than_budget_is_cut_between_words(embedder: Embedder) -> None:
+    words = " ".join(f"word{i}" for i in range(200))
+    doc = parse_text(f"Title\n\n1. Section\n\n{words}\n")
+    settings = ChunkSettings(max_tokens=40, model_max_tokens=256, embed_section_titles=False)
+    pieces = [p for p in chunk_document(doc, embedder.count_tokens, settings) if p.section.number == "1"]
+    assert len(pieces) > 1
+    assert all(embedder.count_tokens(p.text) <= 40 for p in pieces)
+    assert " ".join(p.text for p in pieces) == words
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("risk [1].", [1]),
+        ("as shown [1,3]", [1, 3]),
+        ("several [2–4] and [2-3]", [2, 3, 4]),
+        ("no marker here", []),
+        ("range capped [1-2000]", list(range(1, 52))),
+    ],
+)
+def test_cited_numbers(text: str, numbers: list[int]) -> None:
+    assert cited_numbers(text) == numbers

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+
+from rsa_qa.errors import CorpusError
+from rsa_qa.parse import Document, parse_text
+from rsa_qa.text import collapse_whitespace
+
+
+def test_front_matter(document: Document) -> None:
+    assert document.title == (
+        "The Role of Immunological Factors in Recurrent Miscarriage and Advances in Immunotherapy"
+    )
+    assert document.authors == ["Lingyan Zhang", "Kai'e Zhe"]
+    assert document.affiliation == "Shaanxi Provincial People's Hospital, Xi'an 710068, Shaanxi, China"
+    assert document.doi == "10.32629/ajn.v5i2.2449"
+
+
+def test_section_tree(document: Document) -> None:
+    assert [(s.number, s.title) for s in document.sections] == [
+        (None, "Front matter"),
+        (None, "Abstract"),
+        (None, "Keywords"),
+        ("1", "Introduction"),
+        ("2", "Analysis of the role of immunological factors in recurrent abortion"),
+        ("3", "Advances in immunotherapy for immunological factors in recurrent abortion"),
+        ("3.1", "Lymphocyte active immunotherapy in RSA"),
+        ("3.2", "Immunoglobulin intravenous infusion therapy in RSA"),
+        ("3.3", "Heparin, aspirin and other anticoagulant therapy in RSA"),
+        ("3.4", "1 α ,25-dihydroxyvitamin D₃ (VD₃) in RSA"),
+        ("4", "Conclusion"),
+        (None, "References"),
+    ]
+    by_number = {s.number: s for s in document.sections}
+    assert by_number["3.2"].path == (
+        "3 Advances in immunotherapy for immunological factors in recurrent abortion",
+        "3.2 Immunoglobulin intravenous infusion therapy in RSA",
+    )
+    assert by_number["4"].path == ("4 Conclusion",)
+
+
+def test_references(document: Document) -> None:
+    assert sorted(document.references) == [1, 2, 3, 4, 5]
+    third = document.references[3]
+    assert third.citation.startswith("Liang Baozhu. Clinical study on active immunotherapy")
+    assert third.citation.endswith("2022, 22(1525):162-163.")
+    assert document.source[third.start : third.end].startswith("[3] Liang Baozhu")
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("Some women with Rh blood group incompatibility", "have repeated miscarriages"),
+        ("more targeted solutions for clinical", "treatment. At the same time"),
+    ],
+)
+def test_paragraphs_broken_by_extraction_are_joined(document: Document, before: str, after: str) -> None:
+    joined = [p for p in document.paragraphs if before in p.text]
+    assert len(joined) == 1
+    assert f"{before} {after}" in joined[0].text
+
+
+def test_paragraph_offsets_slice_the_source(document: Document) -> None:
+    for paragraph in document.paragraphs:
+        assert collapse_whitespace(document.source[paragraph.start : paragraph.end]) == paragraph.text
+
+
+def test_abstract_and_keywords_lose_their_labels(document: Document) -> None:
+    by_section = {p.section.title: p.text for p in document.paragraphs}
+    assert by_section["Keywords"] == "immunological factors; recurrent miscarriage; immunotherapy"
+    assert by_section["Abstract"].startswith("Recurrent miscarriage is a complex reproductive")
+
+
+def test_numbered_line_out_of_sequence_is_not_a_heading() -> None:
+    doc = parse_text("Title\n\n1. Introduction\n\nText.\n\n7 of the patients improved\n\n2. Next\n\nMore.\n")
+    assert [s.number for s in doc.sections if s.number] == ["1", "2"]
+    assert any(p.text == "7 of the patients improved" for p in doc.paragraphs)
+
+
+def test_subsection_without_its_parent_is_not_a_heading() -> None:
+    doc = parse_text("Title\n\n1. Intro\n\nText.\n\n2.5 kg was given\n\nMore.\n")
+    assert [s.number for s in doc.sections if s.number] == ["1"]
+
+
+def test_heading_is_not_joined_to_the_next_paragraph() -> None:
+    doc = parse_text("Title\n\n1. Introduction\n\nlower-case start of text.\n")
+    assert [s.number for s in doc.sections if s.number] == ["1"]
+    assert doc.paragraphs[-1].text == "lower-case start of text."
+
+
+def test_empty_document_is_refused() -> None:
+    with pytest.raises(CorpusError, match="empty"):
+        parse_text("  \n\n ")
