@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import CORPUS, HashEmbedder
+from rsa_qa.chunk import ChunkSettings
+from rsa_qa.config import Settings
+from rsa_qa.embed import Embedder
+from rsa_qa.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from rsa_qa.index import MANIFEST, PASSAGE_VECTORS, PASSAGES, LoadedIndex, build_index, is_fresh, load_index
+
+CHUNKING = ChunkSettings(max_tokens=254, model_max_tokens=256, embed_section_titles=True)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(CORPUS, tmp_path / "corpus"))
+
+
+@pytest.fixture
+def built(corpus: Path, tmp_path: Path, hash_embedder: HashEmbedder) -> Path:
+    build_index(corpus, tmp_path / "index", hash_embedder, CHUNKING)
+    return tmp_path / "index"
+
+
+def test_faiss_search_equals_brute_force_cosine(index: LoadedIndex, embedder: Embedder) -> None:
+    queries = embedder.encode(["What daily IVIG dose did Carp give?", "vitamin D and the endometrium"])
+    matrix = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+    assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-5)
+    scores, rows = index.vectors.search(queries, 10)
+    for query, faiss_scores, faiss_rows in zip(queries, scores, rows, strict=True):
+        brute = matrix @ query
+        expected = np.argsort(-brute, kind="stable")[:10]
+        assert list(faiss_rows) == list(expected)
+        assert np.allclose(faiss_scores, brute[expected], atol=1e-5)
+
+
+def test_manifest_records_what_the_index_was_built_from(index: LoadedIndex) -> None:
+    manifest = index.manifest
+    assert manifest["model"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert len(manifest["model"]["fingerprint"]) == 64
+    assert manifest["model"]["dimension"] == 384
+    assert manifest["passage_count"] == len(index.passages)
+    assert manifest["chunking"]["max_tokens"] == 254
+    assert set(manifest["files"]) >= {PASSAGES, PASSAGE_VECTORS}
+    for key in ("corpus_hash", "package_version", "built_at", "index_version"):
+        assert manifest[key]
+
+
+def test_rebuild_gives_byte_identical_passages_and_vectors(
+    settings: Settings, embedder: Embedder, index: LoadedIndex, tmp_path: Path
+) -> None:
+    again = build_index(settings.corpus_dir, tmp_path / "again", embedder, CHUNKING)
+    for name in (PASSAGES, PASSAGE_VECTORS):
+        assert (index.directory / name).read_bytes() == (again.directory / name).read_bytes()
+    assert again.version == index.version
+
+
+def test_changed_corpus_is_refused_as_stale(built: Path, corpus: Path, hash_embedder: HashEmbedder) -> None:
+    article = next(corpus.iterdir())
+    article.write_text(article.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    with pytest.raises(IndexMismatch, match="make index"):
+        load_index(built, corpus, hash_embedder.fingerprint())
+    assert not is_fresh(built, corpus, Path(Settings().model_path), CHUNKING)
+
+
+def test_other_model_is_refused(built: Path, corpus: Path) -> None:
+    with pytest.raises(IndexMismatch, match="another embedding model"):
+        load_index(built, corpus, "0" * 64)
+
+
+def test_other_package_version_is_refused(built: Path, corpus: Path) -> None:
+    manifest = json.loads((built / MANIFEST).read_text())
+    manifest["package_version"] = "0.0.0"
+    (built / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatch, match="0.0.0"):
+        load_index(built, corpus)
+
+
+@pytest.mark.parametrize("name", [PASSAGES, PASSAGE_VECTORS])
+def test_truncated_file_is_refused_naming_it(built: Path, name: str) -> None:
+    path = built / name
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(IndexCorrupt, match=name):
+        load_index(built)
+
+
+def test_missing_index_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound, match="make index"):
+        load_index(tmp_path / "nowhere")
+
+
+def test_unreadable_manifest_is_refused(built: Path) -> None:
+    (built / MANIFEST).write_text("{not json")
+    with pytest.raises(IndexCorrupt, match=MANIFEST):
+        load_index(built)
+
+
+def test_failed_build_keeps_the_previous_index(built: Path, corpus: Path) -> None:
+    before = (built / MANIFEST).read_bytes()
+    with pytest.raises(RuntimeError, match="on purpose"):
+        build_index(corpus, built, HashEmbedder(fail_on="ivig"), CHUNKING)
+    assert (built / MANIFEST).read_bytes() == before
+    load_index(built, corpus)
+    assert sorted(p.name for p in built.parent.iterdir()) == ["corpus", "index"], "no staging dir left"
+
+
+def test_fresh_index_is_fresh(settings: Settings, index: LoadedIndex) -> None:
+    assert is_fresh(settings.index_dir, settings.corpus_dir, Path(settings.model_path), CHUNKING)
+    other = ChunkSettings(max_tokens=128, model_max_tokens=256, embed_section_titles=True)
+    assert not is_fresh(settings.index_dir, settings.corpus_dir, Path(settings.model_path), other)
