@@ -1,0 +1,224 @@
+"""Query → ranked passages: dense and lexical scores fused, highlights, abstention.
+
+Dense: cosine between the question and each passage, and between the question and each
+sentence of the passage (the best sentence counts: one precise sentence in a longer
+passage should not be diluted by the rest). Lexical: BM25 over the passage, its section
+title and the full citations it carries, so an author's name finds the citing passage.
+The two are fused as a weighted sum of calibrated scores; ties are broken by passage id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from rsa_qa.chunk import Passage, section_context
+from rsa_qa.embed import Embedder
+from rsa_qa.index import LoadedIndex
+from rsa_qa.scope import ScopeVerdict, judge_scope
+from rsa_qa.text import normalise, search_terms
+
+# bm25s sets its own logger to DEBUG on import, which would print on every index build.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+# Weights of the three kinds of evidence, measured with `make eval` on our own questions.
+# Dense: the better of the passage's and its best sentence's cosine. Lexical: BM25
+# squashed into [0, 1) by score / (score + LEXICAL_HALF), so one rare term cannot swamp
+# the meaning. Coverage: the share of the question's content words the passage contains.
+DENSE_WEIGHT = 0.50
+LEXICAL_WEIGHT = 0.27
+COVERAGE_WEIGHT = 0.23
+LEXICAL_HALF = 6.0
+MAX_HIGHLIGHTS = 2
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    top_k: int = 5
+    sections: tuple[str, ...] | None = None
+    min_score: float | None = None
+    expand: int = 0
+
+
+@dataclass(frozen=True)
+class Highlight:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    rank: int
+    score: float
+    dense: float
+    lexical: float
+    coverage: float
+    highlights: tuple[Highlight, ...] = ()
+    context_for: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    scope: ScopeVerdict
+
+
+@dataclass(frozen=True)
+class _Scores:
+    fused: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+    coverage: np.ndarray
+    sentence_cosines: np.ndarray
+
+
+class Searcher:
+    """Holds an index and a model; search() is safe to call from several threads."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.passages = index.passages
+        self._passage_matrix = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+        self._sentence_passage = np.array([r.passage for r in index.sentence_rows], dtype=np.int64)
+        passage_terms = [self._lexical_terms(p) for p in self.passages]
+        self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        self._bm25.index(passage_terms, show_progress=False)
+        self._term_sets = [frozenset(t) for t in passage_terms]
+        self.passage_frequency = Counter(t for terms in self._term_sets for t in terms)
+        self.vocabulary = frozenset(self.passage_frequency)
+        self._by_id = {p.id: p for p in self.passages}
+
+    def passage_by_id(self, passage_id: str) -> Passage | None:
+        return self._by_id.get(passage_id)
+
+    def _lexical_terms(self, passage: Passage) -> list[str]:
+        citations = " ".join(self.index.references[n].citation for n in passage.references)
+        return search_terms(f"{section_context(passage.section)} {passage.text} {citations}") or [""]
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return np.asarray(self.embedder.encode([normalise(query)])[0], dtype=np.float32)
+
+    def search(
+        self, query: str, options: SearchOptions, query_vector: np.ndarray | None = None
+    ) -> SearchResult:
+        vector = self.embed_query(query) if query_vector is None else query_vector
+        terms = search_terms(query)
+        scores = self._score(vector, terms)
+        ranked = self._rank(scores)
+        scope = judge_scope(
+            query,
+            best_score=float(scores.fused[ranked[0]]) if ranked else 0.0,
+            query_terms=terms,
+            vocabulary=self.vocabulary,
+            passage_frequency=self.passage_frequency,
+        )
+        selected = [i for i in ranked if self._section_allowed(i, options.sections)]
+        if options.min_score is not None:
+            selected = [i for i in selected if scores.fused[i] >= options.min_score]
+        selected = _unique_texts(selected, self.passages)[: options.top_k]
+        hits = [self._hit(i, rank, scores, terms) for rank, i in enumerate(selected, start=1)]
+        return SearchResult(hits=self._expand(hits, options.expand), scope=scope)
+
+    def _score(self, vector: np.ndarray, terms: list[str]) -> _Scores:
+        passage_cosines = self._passage_matrix @ vector
+        sentence_cosines = self.index.sentence_vectors @ vector
+        dense = passage_cosines.copy()
+        np.maximum.at(dense, self._sentence_passage, sentence_cosines)
+        bm25 = self._bm25.get_scores(terms) if terms else np.zeros(len(self.passages))
+        lexical = bm25 / (bm25 + LEXICAL_HALF)
+        wanted = set(terms)
+        coverage = np.array([len(wanted & t) / len(wanted) if wanted else 0.0 for t in self._term_sets])
+        fused = DENSE_WEIGHT * dense + LEXICAL_WEIGHT * lexical + COVERAGE_WEIGHT * coverage
+        return _Scores(
+            fused.astype(np.float32),
+            dense.astype(np.float32),
+            lexical.astype(np.float32),
+            coverage.astype(np.float32),
+            sentence_cosines,
+        )
+
+    def _rank(self, scores: _Scores) -> list[int]:
+        # Sorting by (-score, id) keeps ties in a fixed order between runs.
+        ids = [p.id for p in self.passages]
+        return sorted(range(len(self.passages)), key=lambda i: (-round(float(scores.fused[i]), 6), ids[i]))
+
+    def _section_allowed(self, row: int, sections: Sequence[str] | None) -> bool:
+        if not sections:
+            return True
+        section = self.passages[row].section
+        return any(section_matches(section.number, section.key, wanted) for wanted in sections)
+
+    def _hit(self, row: int, rank: int, scores: _Scores, terms: list[str]) -> Hit:
+        return Hit(
+            passage=self.passages[row],
+            rank=rank,
+            score=float(scores.fused[row]),
+            dense=float(scores.dense[row]),
+            lexical=float(scores.lexical[row]),
+            coverage=float(scores.coverage[row]),
+            highlights=self._highlights(row, scores.sentence_cosines, terms),
+        )
+
+    def _highlights(self, row: int, sentence_cosines: np.ndarray, terms: list[str]) -> tuple[Highlight, ...]:
+        """The passage's sentences that best match the question, in reading order."""
+        rows = np.flatnonzero(self._sentence_passage == row)
+        if len(rows) == 0:
+            return ()
+        wanted = set(terms)
+        passage = self.passages[row]
+        scored = []
+        for r in rows:
+            sentence = self.index.sentence_rows[r]
+            overlap = len(wanted & set(search_terms(passage.text[sentence.start : sentence.end])))
+            coverage = overlap / len(wanted) if wanted else 0.0
+            scored.append((float(sentence_cosines[r]) + 0.3 * coverage, sentence))
+        scored.sort(key=lambda pair: -pair[0])
+        best = scored[0][0]
+        chosen = [s for score, s in scored[:MAX_HIGHLIGHTS] if score >= best - 0.1]
+        chosen.sort(key=lambda s: s.start)
+        return tuple(Highlight(passage.text[s.start : s.end], s.start, s.end) for s in chosen)
+
+    def _expand(self, hits: list[Hit], width: int) -> list[Hit]:
+        """Add the passages before and after each hit, in the same section, as context."""
+        if width <= 0:
+            return hits
+        shown = {h.passage.id for h in hits}
+        position = {p.id: i for i, p in enumerate(self.passages)}
+        expanded: list[Hit] = []
+        for hit in hits:
+            expanded.append(hit)
+            row = position[hit.passage.id]
+            for neighbour in range(row - width, row + width + 1):
+                if 0 <= neighbour < len(self.passages) and neighbour != row:
+                    passage = self.passages[neighbour]
+                    if passage.section.key == hit.passage.section.key and passage.id not in shown:
+                        shown.add(passage.id)
+                        expanded.append(Hit(passage, hit.rank, 0.0, 0.0, 0.0, 0.0, (), hit.passage.id))
+        return expanded
+
+
+def section_matches(number: str | None, key: str, wanted: str) -> bool:
+    """ "3" matches 3, 3.1 … 3.4; "abstract" matches the Abstract; "3.2" only 3.2."""
+    wanted = wanted.strip().rstrip(".").lower()
+    if number is not None and (number == wanted or number.startswith(wanted + ".")):
+        return True
+    return key == wanted.replace(" ", "-")
+
+
+def _unique_texts(rows: list[int], passages: list[Passage]) -> list[int]:
+    seen: set[str] = set()
+    unique = []
+    for row in rows:
+        text = normalise(passages[row].text)
+        if text not in seen:
+            seen.add(text)
+            unique.append(row)
+    return unique

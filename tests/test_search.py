@@ -1,0 +1,121 @@
+"""Retrieval behaviour on the real article with the real model."""
+
+from __future__ import annotations
+
+import pytest
+
+from rsa_qa.search import Searcher, SearchOptions
+
+TOP = SearchOptions(top_k=5)
+
+
+def top_section(searcher: Searcher, question: str) -> str | None:
+    return searcher.search(question, TOP).hits[0].passage.section.number
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("What daily IVIG dose did Carp give?", "3.2"),
+        ("400mg/kg", "3.2"),
+        ("5000IU heparin", "3.3"),
+        ("Christiansen", "3.2"),
+        ("What is the role of VD₃ in RSA?", "3.4"),
+        ("What is the role of VD3 in RSA?", "3.4"),
+        ("Which study did Liang Baozhu publish?", "3.1"),
+    ],
+)
+def test_names_numbers_and_doses_are_found(searcher: Searcher, question: str, section: str) -> None:
+    assert top_section(searcher, question) == section
+
+
+def test_subscript_and_plain_digit_rank_alike(searcher: Searcher) -> None:
+    plain = [h.passage.id for h in searcher.search("VD3 immunosuppressant", TOP).hits]
+    subscript = [h.passage.id for h in searcher.search("VD₃ immunosuppressant", TOP).hits]
+    assert plain == subscript
+
+
+def test_fusion_uses_both_dense_and_lexical_evidence(searcher: Searcher) -> None:
+    hits = searcher.search("What IVIG dose is combined with heparin and aspirin?", TOP).hits
+    top = hits[0]
+    assert top.dense > 0 and top.lexical > 0
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_highlights_are_exact_slices_of_the_passage(searcher: Searcher) -> None:
+    for question in ("What daily IVIG dose did Carp give?", "Who should receive aspirin and prednisone?"):
+        for hit in searcher.search(question, TOP).hits:
+            assert hit.highlights
+            for highlight in hit.highlights:
+                assert hit.passage.text[highlight.start : highlight.end] == highlight.text
+
+
+def test_highlight_points_at_the_answer_sentence(searcher: Searcher) -> None:
+    hit = searcher.search("What daily IVIG dose did Carp give?", TOP).hits[0]
+    assert any("400mg/kg" in h.text for h in hit.highlights)
+
+
+@pytest.mark.parametrize(("wanted", "allowed"), [("3", {"3.1", "3.2", "3.3", "3.4"}), ("3.2", {"3.2"})])
+def test_section_filter(searcher: Searcher, wanted: str, allowed: set[str]) -> None:
+    hits = searcher.search("immune attack on the embryo", SearchOptions(top_k=50, sections=(wanted,))).hits
+    assert hits and {h.passage.section.number for h in hits} <= allowed
+
+
+def test_section_filter_by_name(searcher: Searcher) -> None:
+    hits = searcher.search("immune factors", SearchOptions(top_k=10, sections=("Abstract",))).hits
+    assert hits and all(h.passage.section.title == "Abstract" for h in hits)
+
+
+def test_min_score_drops_weak_results(searcher: Searcher) -> None:
+    everything = searcher.search("heparin", SearchOptions(top_k=50)).hits
+    threshold = everything[2].score
+    kept = searcher.search("heparin", SearchOptions(top_k=50, min_score=threshold)).hits
+    assert kept and all(h.score >= threshold for h in kept)
+    assert len(kept) < len(everything)
+
+
+def test_expand_adds_neighbours_marked_as_context(searcher: Searcher) -> None:
+    hits = searcher.search("atrophied embryos heart tube", SearchOptions(top_k=1, expand=1)).hits
+    assert hits[0].context_for is None
+    context = hits[1:]
+    assert context and all(h.context_for == hits[0].passage.id for h in context)
+    assert all(h.passage.section == hits[0].passage.section for h in context)
+
+
+def test_results_are_deterministic(searcher: Searcher) -> None:
+    first = [(h.passage.id, h.score) for h in searcher.search("immune factors", SearchOptions(top_k=50)).hits]
+    second = [
+        (h.passage.id, h.score) for h in searcher.search("immune factors", SearchOptions(top_k=50)).hits
+    ]
+    assert first == second
+    assert len({pid for pid, _ in first}) == len(first)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What are the side effects of statins?",
+        "What will the weather be in Paris tomorrow?",
+        "How is HIV transmitted?",
+        "Who wrote Pride and Prejudice?",
+        "How does chemotherapy treat breast cancer?",
+    ],
+)
+def test_off_topic_questions_are_out_of_scope(searcher: Searcher, question: str) -> None:
+    result = searcher.search(question, TOP)
+    assert result.scope.in_scope is False
+    assert result.scope.reason
+    assert result.hits, "passages are still returned; the client decides"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What daily IVIG dose did Carp give?",
+        "Can injecting lymphocytes cause fever?",
+        "What are the keywords of the review?",
+        "What did Zhao and Lin write about?",
+    ],
+)
+def test_answerable_questions_are_in_scope(searcher: Searcher, question: str) -> None:
+    assert searcher.search(question, TOP).scope.in_scope is True
