@@ -1,0 +1,259 @@
+"""HTTP API: create_app(settings) builds the FastAPI application.
+
+Every error leaves in one shape, {"error": {"code", "message", "field"}}, from the
+handlers at the bottom; no route returns a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rsa_qa import __version__
+from rsa_qa.chunk import Passage
+from rsa_qa.config import Settings, get_settings
+from rsa_qa.schemas import (
+    MAX_QUERY_CHARS,
+    MAX_TOP_K,
+    ErrorResponse,
+    Health,
+    Highlight,
+    PassageOut,
+    QueryRequest,
+    QueryResponse,
+    Readiness,
+    ReferenceOut,
+    ReferencesResponse,
+    Result,
+    Scores,
+    SectionInfo,
+    SectionRef,
+    SectionsResponse,
+)
+from rsa_qa.search import Hit, Searcher, SearchOptions
+from rsa_qa.service import Service
+
+log = logging.getLogger(__name__)
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Unknown passage id or path."},
+    422: {"model": ErrorResponse, "description": "A field is missing, of the wrong type or out of range."},
+    503: {"model": ErrorResponse, "description": "No valid index is loaded; the message says what to run."},
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    service = service or Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if service.searcher is None:
+            service.start()
+        yield
+
+    app = FastAPI(
+        title="rsa-qa",
+        version=__version__,
+        summary="Verbatim, cited passages from a review of immunological factors in recurrent miscarriage.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.service = service
+    _add_routes(app, service)
+    _add_error_handlers(app)
+    return app
+
+
+def _searcher(service: Service) -> Searcher:
+    if service.searcher is None:
+        raise ApiError(503, "not_ready", service.not_ready_reason or "the index is not loaded")
+    return service.searcher
+
+
+def _add_routes(app: FastAPI, service: Service) -> None:
+    @app.get("/health", response_model=Health, tags=["operations"])
+    def health() -> Health:
+        """Liveness: 200 while the process runs."""
+        return Health()
+
+    @app.get("/ready", response_model=Readiness, tags=["operations"])
+    def ready() -> JSONResponse:
+        """Readiness: 200 once a valid index is loaded and the model is warm, 503 with the reason before."""
+        if service.searcher is None:
+            body = Readiness(ready=False, reason=service.not_ready_reason)
+            return JSONResponse(body.model_dump(), status_code=503)
+        index = service.searcher.index
+        body = Readiness(ready=True, index_version=index.version, passages=len(index.passages))
+        return JSONResponse(body.model_dump())
+
+    @app.post("/query", response_model=QueryResponse, tags=["search"])
+    def query(request: QueryRequest) -> QueryResponse:
+        """The passages that best answer the question, verbatim, with section and citations."""
+        return run_query(_searcher(service), request)
+
+    @app.get("/query", response_model=QueryResponse, tags=["search"])
+    def query_get(
+        q: Annotated[str, Query(description="The question.", max_length=10 * MAX_QUERY_CHARS)],
+        top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 5,
+        sections: Annotated[list[str] | None, Query(description="Repeat for several sections.")] = None,
+        min_score: Annotated[float | None, Query(ge=-1.0, le=1.0)] = None,
+        expand: Annotated[int, Query(ge=0, le=3)] = 0,
+    ) -> QueryResponse:
+        """The same as POST /query, for a browser or curl."""
+        try:
+            request = QueryRequest(
+                query=q, top_k=top_k, sections=sections, min_score=min_score, expand=expand
+            )
+        except ValidationError as exc:
+            raise RequestValidationError(_rename_query_field(exc.errors())) from exc
+        return run_query(_searcher(service), request)
+
+    @app.get("/sections", response_model=SectionsResponse, tags=["article"])
+    def sections() -> SectionsResponse:
+        """Every section of the article, in order, with how many passages it has."""
+        searcher = _searcher(service)
+        counts = Counter(p.section.key for p in searcher.passages)
+        listed = [
+            SectionInfo(number=s.number, title=s.title, path=list(s.path), passage_count=counts[s.key])
+            for s in searcher.index.sections
+        ]
+        return SectionsResponse(sections=listed)
+
+    @app.get("/references", response_model=ReferencesResponse, tags=["article"])
+    def references() -> ReferencesResponse:
+        """The article's reference list, each entry with its marker and full citation."""
+        searcher = _searcher(service)
+        return ReferencesResponse(
+            references=[_reference(searcher, n) for n in sorted(searcher.index.references)]
+        )
+
+    @app.get("/passages/{passage_id}", response_model=PassageOut, tags=["article"])
+    def passage(passage_id: str) -> PassageOut:
+        """One passage by id, as returned in results."""
+        searcher = _searcher(service)
+        found = searcher.passage_by_id(passage_id)
+        if found is None:
+            raise ApiError(404, "not_found", f"no passage with id {passage_id!r}", "passage_id")
+        return PassageOut(
+            id=found.id,
+            text=found.text,
+            section=_section(found),
+            references=[_reference(searcher, n) for n in found.references],
+            start=found.start,
+            end=found.end,
+        )
+
+
+def run_query(searcher: Searcher, request: QueryRequest) -> QueryResponse:
+    started = time.perf_counter()
+    options = SearchOptions(
+        top_k=request.top_k,
+        sections=tuple(request.sections) if request.sections else None,
+        min_score=request.min_score,
+        expand=request.expand,
+    )
+    found = searcher.search(request.query, options)
+    return QueryResponse(
+        query=request.query,
+        results=[_result(searcher, hit) for hit in found.hits],
+        in_scope=found.scope.in_scope,
+        reason=found.scope.reason,
+        index_version=searcher.index.version,
+        took_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+
+
+def _result(searcher: Searcher, hit: Hit) -> Result:
+    passage = hit.passage
+    return Result(
+        id=passage.id,
+        rank=hit.rank,
+        score=round(hit.score, 6),
+        text=passage.text,
+        section=_section(passage),
+        references=[_reference(searcher, n) for n in passage.references],
+        highlights=[Highlight(text=h.text, start=h.start, end=h.end) for h in hit.highlights],
+        scores=Scores(
+            dense=round(hit.dense, 6),
+            lexical=round(hit.lexical, 6),
+            coverage=round(hit.coverage, 6),
+            fused=round(hit.score, 6),
+        ),
+        context_for=hit.context_for,
+    )
+
+
+def _section(passage: Passage) -> SectionRef:
+    section = passage.section
+    return SectionRef(number=section.number, title=section.title, path=list(section.path))
+
+
+def _reference(searcher: Searcher, number: int) -> ReferenceOut:
+    reference = searcher.index.references[number]
+    return ReferenceOut(number=number, marker=reference.marker, citation=reference.citation)
+
+
+def _rename_query_field(errors: Any) -> list[dict[str, Any]]:
+    """GET /query calls the question q; say so in its errors."""
+    renamed = []
+    for error in errors:
+        loc = tuple("q" if part == "query" else part for part in error.get("loc", ()))
+        renamed.append({**error, "loc": ("query", *loc)})
+    return renamed
+
+
+def _field_of(loc: tuple[Any, ...]) -> str | None:
+    """("body", "sections", 0) → "sections.0"; the first part only says where the field was."""
+    parts = (
+        [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path") else [str(p) for p in loc]
+    )
+    return ".".join(parts) or None
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    body = ErrorResponse.model_validate({"error": {"code": code, "message": message, "field": field}})
+    return JSONResponse(body.model_dump(), status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        field = _field_of(tuple(first.get("loc", ())))
+        message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+        if first.get("type") == "json_invalid":
+            message, field = "the request body is not valid JSON", None
+        elif field:
+            message = f"{field}: {message}"
+        return _error(422, "validation_error", message, field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _error(500, "internal_error", "an unexpected error occurred; it has been logged")

@@ -1,0 +1,153 @@
+"""Command line: rsa-qa index | serve | query | eval.
+
+Errors raised on purpose (RsaQaError) are printed as one sentence and exit 1; nothing
+else is caught here, so a real bug still shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from rsa_qa import __version__
+from rsa_qa.config import Settings
+from rsa_qa.errors import RsaQaError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("rsa_qa").setLevel(logging.INFO)
+    try:
+        return int(args.run(args) or 0)
+    except RsaQaError as exc:
+        print(f"rsa-qa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: value
+        for key, value in {
+            "corpus_dir": getattr(args, "corpus", None),
+            "index_dir": getattr(args, "index_dir", None),
+            "host": getattr(args, "host", None),
+            "port": getattr(args, "port", None),
+        }.items()
+        if value is not None
+    }
+    return Settings(**overrides)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rsa-qa", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"rsa-qa {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    index = commands.add_parser("index", help="build index/ from corpus/")
+    index.add_argument("--corpus", type=Path, help="folder holding the article (default: corpus)")
+    index.add_argument("--index-dir", type=Path, help="where to write the index (default: index)")
+    index.add_argument("--if-stale", action="store_true", help="do nothing when the index is up to date")
+    index.set_defaults(run=_index)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", help="interface to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: 8000)")
+    serve.add_argument("--index-dir", type=Path, help="index to serve (default: index)")
+    serve.set_defaults(run=_serve)
+
+    query = commands.add_parser("query", help="ask a question of the index, without a server")
+    query.add_argument("question")
+    query.add_argument("--top-k", type=int, default=5, help="how many passages (default: 5)")
+    query.add_argument("--section", action="append", dest="sections", help="only this section; repeatable")
+    query.add_argument("--index-dir", type=Path, help="index to read (default: index)")
+    query.add_argument("--json", action="store_true", help="print the API's JSON response")
+    query.set_defaults(run=_query)
+
+    evaluate = commands.add_parser(
+        "eval", help="score question sets (JSON lines) against a server or in-process"
+    )
+    evaluate.add_argument("questions", nargs="+", type=Path, help="question files, e.g. eval/dev.jsonl")
+    evaluate.add_argument("--url", help="score a running server (default: in-process)")
+    evaluate.add_argument("--index-dir", type=Path)
+    evaluate.add_argument("--misses", action="store_true", help="list the questions not answered first")
+    evaluate.set_defaults(run=_eval)
+    return parser
+
+
+def _index(args: argparse.Namespace) -> int:
+    from rsa_qa.index import is_fresh
+    from rsa_qa.service import chunk_settings, load_embedder, rebuild_index
+
+    settings = _settings(args)
+    if args.if_stale and is_fresh(
+        settings.index_dir, settings.corpus_dir, Path(settings.model_path), chunk_settings(settings)
+    ):
+        print(f"{settings.index_dir} is up to date")
+        return 0
+    rebuild_index(settings, load_embedder(settings), progress=lambda line: print(line, flush=True))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from rsa_qa.api import create_app
+
+    settings = _settings(args)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from rsa_qa.api import run_query
+    from rsa_qa.schemas import QueryRequest
+    from rsa_qa.search import Searcher
+    from rsa_qa.service import load_embedder, open_index
+
+    settings = _settings(args)
+    try:
+        request = QueryRequest(query=args.question, top_k=args.top_k, sections=args.sections)
+    except ValueError as exc:
+        print(f"rsa-qa: error: {exc}", file=sys.stderr)
+        return 2
+    embedder = load_embedder(settings)
+    response = run_query(Searcher(open_index(settings, embedder), embedder), request)
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    verdict = "in scope" if response.in_scope else "OUT OF SCOPE"
+    print(f"{response.query!r}: {verdict} ({response.reason})\n")
+    for result in response.results:
+        section = " › ".join(result.section.path)
+        print(f"#{result.rank}  score {result.score:.3f}  [{result.id}]  {section}")
+        print(textwrap.indent(textwrap.fill(result.text, 96), "    "))
+        for ref in result.references:
+            print(textwrap.indent(textwrap.fill(f"{ref.marker} {ref.citation}", 96), "    "))
+        print()
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from rsa_qa.evaluate import format_table, http_search, in_process_search, load_questions, score
+
+    search = http_search(args.url) if args.url else in_process_search(_settings(args))
+    reports = {path.name: score(load_questions(path), search) for path in args.questions}
+    if args.misses:
+        for name, report in reports.items():
+            for miss in report.misses:
+                print(f"miss {name} {miss}")
+        print()
+    print(format_table(reports))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The HTTP contract: every request and response body, defined once.
+
+Clients are written against these names; change them only with a new API version.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_QUERY_CHARS = 1000
+MAX_TOP_K = 50
+MAX_SECTIONS = 20
+MAX_EXPAND = 3
+SECTION_PATTERN = r"^(?:\d{1,3}(?:\.\d{1,3}){0,4}|[A-Za-z][A-Za-z \-]{0,39})$"
+
+SectionSelector = Annotated[
+    str,
+    Field(
+        pattern=SECTION_PATTERN,
+        description='A section number ("3" includes 3.1–3.4) or an unnumbered part ("Abstract").',
+        examples=["3.2"],
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QueryRequest(_Model):
+    query: str = Field(
+        description=f"The question, 1–{MAX_QUERY_CHARS} characters after surrounding whitespace is stripped.",
+        examples=["What daily IVIG dose did Carp give?"],
+    )
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many passages to return.")
+    sections: list[SectionSelector] | None = Field(
+        None, max_length=MAX_SECTIONS, description="Only passages from these sections."
+    )
+    min_score: float | None = Field(
+        None, ge=-1.0, le=1.0, description="Drop passages whose fused score is below this."
+    )
+    expand: int = Field(
+        0,
+        ge=0,
+        le=MAX_EXPAND,
+        description="Also return this many neighbouring passages on each side, as context.",
+    )
+
+    @field_validator("query")
+    @classmethod
+    def _strip_query(cls, value: str) -> str:
+        stripped = value.strip()
+        if not stripped:
+            raise ValueError("query is blank; ask a question of 1 to 1000 characters")
+        if len(stripped) > MAX_QUERY_CHARS:
+            raise ValueError(f"query is {len(stripped)} characters; the limit is {MAX_QUERY_CHARS}")
+        if "\x00" in stripped:
+            raise ValueError("query contains a NUL character")
+        return stripped
+
+    @field_validator("min_score")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("min_score must be a finite number between -1 and 1")
+        return value
+
+    @field_validator("sections")
+    @classmethod
+    def _normalise_sections(cls, value: list[str] | None) -> list[str] | None:
+        return [re.sub(r"\s+", " ", s.strip()) for s in value] if value else value
+
+
+class SectionRef(_Model):
+    number: str | None = Field(description='"3.2", or null for Abstract, Keywords, References …')
+    title: str
+    path: list[str] = Field(description="Titles from the top-level section down to this one.")
+
+
+class ReferenceOut(_Model):
+    number: int
+    marker: str = Field(examples=["[3]"])
+    citation: str
+
+
+class Highlight(_Model):
+    text: str = Field(description="A sentence of the passage; exactly text[start:end].")
+    start: int
+    end: int
+
+
+class Scores(_Model):
+    dense: float = Field(description="Cosine of the question with the passage or its best sentence.")
+    lexical: float = Field(description="BM25, squashed into [0, 1).")
+    coverage: float = Field(description="Share of the question's content words in the passage.")
+    fused: float = Field(description="The weighted sum that ranks the results; equals score.")
+
+
+class Result(_Model):
+    id: str
+    rank: int
+    score: float
+    text: str = Field(description="The passage, verbatim from the article (whitespace collapsed).")
+    section: SectionRef
+    references: list[ReferenceOut] = Field(description="The citations this passage carries.")
+    highlights: list[Highlight] = Field(default_factory=list)
+    scores: Scores
+    context_for: str | None = Field(
+        None, description="Set on passages added by expand: the id of the hit they surround."
+    )
+
+
+class QueryResponse(_Model):
+    query: str
+    results: list[Result]
+    in_scope: bool = Field(description="False when nothing in the article answers the question well.")
+    reason: str = Field(description="Why in_scope has its value, in one sentence.")
+    index_version: str
+    took_ms: float
+
+
+class SectionInfo(_Model):
+    number: str | None
+    title: str
+    path: list[str]
+    passage_count: int
+
+
+class SectionsResponse(_Model):
+    sections: list[SectionInfo]
+
+
+class ReferencesResponse(_Model):
+    references: list[ReferenceOut]
+
+
+class PassageOut(_Model):
+    id: str
+    text: str
+    section: SectionRef
+    references: list[ReferenceOut]
+    start: int = Field(description="Character offset of the passage in the source article.")
+    end: int
+
+
+class Health(_Model):
+    status: str = "ok"
+
+
+class Readiness(_Model):
+    ready: bool
+    reason: str | None = None
+    index_version: str | None = None
+    passages: int | None = None
+
+
+class ErrorDetail(_Model):
+    code: str = Field(description="Machine-readable: validation_error, not_found, not_ready …")
+    message: str
+    field: str | None = Field(None, description="The request field at fault, if one is.")
+
+
+class ErrorResponse(_Model):
+    error: ErrorDetail
