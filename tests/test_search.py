@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rsa_qa.search import Searcher, SearchOptions
+from rsa_qa.search import Searcher, SearchOptions, asks_for_citation
 
 TOP = SearchOptions(top_k=5)
 
@@ -119,3 +119,20 @@ def test_off_topic_questions_are_out_of_scope(searcher: Searcher, question: str)
 )
 def test_answerable_questions_are_in_scope(searcher: Searcher, question: str) -> None:
     assert searcher.search(question, TOP).scope.in_scope is True
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which reference supports this?", True),
+        ("What was cited for IVIG?", True),
+        ("What dose of IVIG?", False),
+    ],
+)
+def test_citation_intent(question: str, expected: bool) -> None:
+    assert asks_for_citation(question) is expected
+
+
+def test_citation_questions_prefer_passages_that_cite(searcher: Searcher) -> None:
+    hits = searcher.search("Which reference supports the efficacy of lymphocyte immunotherapy?", TOP).hits
+    assert hits[0].passage.references
