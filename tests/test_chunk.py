@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rsa_qa.chunk import SPECIAL_TOKENS, ChunkSettings, Passage, chunk_document, cited_numbers
+from rsa_qa.chunk import SPECIAL_TOKENS, ChunkSettings, Passage, chunk_document
 from rsa_qa.embed import Embedder
 from rsa_qa.parse import Document, parse_text
 from rsa_qa.text import collapse_whitespace
@@ -82,17 +82,3 @@ def test_sentence_longer_than_budget_is_cut_between_words(embedder: Embedder) ->
     assert len(pieces) > 1
     assert all(embedder.count_tokens(p.text) <= 40 for p in pieces)
     assert " ".join(p.text for p in pieces) == words
-
-
-@pytest.mark.parametrize(
-    ("text", "numbers"),
-    [
-        ("risk [1].", [1]),
-        ("as shown [1,3]", [1, 3]),
-        ("several [2–4] and [2-3]", [2, 3, 4]),
-        ("no marker here", []),
-        ("range capped [1-2000]", list(range(1, 52))),
-    ],
-)
-def test_cited_numbers(text: str, numbers: list[int]) -> None:
-    assert cited_numbers(text) == numbers

@@ -91,3 +91,107 @@ def test_heading_is_not_joined_to_the_next_paragraph() -> None:
 def test_empty_document_is_refused() -> None:
     with pytest.raises(CorpusError, match="empty"):
         parse_text("  \n\n ")
+
+
+MARKDOWN_ARTICLE = """# A Markdown Article
+
+Jane Roe, John Doe
+
+Example University, Springfield
+
+## Abstract
+
+Short abstract text here.
+
+## 1. Background
+
+Background text cites [1] and [2–3].
+
+### 1.1 Detail
+
+Detail text.
+
+## Methods
+
+Method text (Smith et al., 2020).
+
+## References
+
+1. Smith J, Lee K. First paper. J Test. 2020;1:1-2.
+2. Doe A. Second paper. J Test. 2019;2:3-4.
+3. Roe B. Third paper. J Test. 2018;3:5-6.
+"""
+
+
+def test_markdown_headings_build_the_tree() -> None:
+    doc = parse_text(MARKDOWN_ARTICLE, "md")
+    assert doc.title == "A Markdown Article"
+    assert doc.authors == ["Jane Roe", "John Doe"]
+    assert [(s.number, s.title, s.path) for s in doc.sections] == [
+        (None, "Front matter", ("Front matter",)),
+        (None, "Abstract", ("Abstract",)),
+        ("1", "Background", ("1 Background",)),
+        ("1.1", "Detail", ("1 Background", "1.1 Detail")),
+        (None, "Methods", ("Methods",)),
+        (None, "References", ("References",)),
+    ]
+    assert [r.citation.split(".")[0] for r in doc.references.values()] == ["Smith J, Lee K", "Doe A", "Roe B"]
+    assert doc.references[1].year == "2020"
+
+
+PLAIN_ARTICLE = """Soil Sensors in Practice
+
+A. Author, B. Author
+
+Abstract: A study of sensors.
+
+INTRODUCTION
+
+Sensors are useful in many fields of agriculture and beyond.
+
+Materials and Methods
+
+We used ten sensors.
+
+Results and Discussion
+
+They worked.
+
+Bibliography
+
+Smith J (2020) Sensors. Soil J 1:1.
+Doe A (2019) More sensors. Soil J 2:2.
+"""
+
+
+def test_unnumbered_title_case_headings_after_the_front_matter() -> None:
+    doc = parse_text(PLAIN_ARTICLE, "plain")
+    assert [s.title for s in doc.sections] == [
+        "Front matter",
+        "Abstract",
+        "Introduction",
+        "Materials and Methods",
+        "Results and Discussion",
+        "References",
+    ]
+    assert all(s.number is None for s in doc.sections)
+    assert [r.number for r in doc.references.values()] == [1, 2]
+    assert doc.references[2].author == "Doe"
+
+
+def test_sentence_like_lines_are_not_headings() -> None:
+    doc = parse_text("Title\n\nAbstract: x.\n\nThe Results Were Good, Mostly.\n\nData Were Collected\n", "t")
+    assert [s.title for s in doc.sections] == ["Front matter", "Abstract", "Data Were Collected"]
+
+
+def test_repeated_section_titles_get_unique_keys() -> None:
+    doc = parse_text("Title\n\n## Notes\n\nOne.\n\n## Notes\n\nTwo.\n", "t")
+    assert [s.key for s in doc.sections] == ["front-matter", "notes", "notes-2"]
+
+
+def test_doi_url_and_year_in_front_matter() -> None:
+    doc = parse_text(
+        "Title\n\nA. Person\n\nhttps://doi.org/10.1000/xyz123. Published 2021\n\n## Intro\n\nText.\n", "t"
+    )
+    assert doc.doi == "10.1000/xyz123"
+    assert doc.year == "2021"

@@ -11,13 +11,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from rsa_qa.citations import cited_numbers
 from rsa_qa.parse import FRONT_MATTER, REFERENCES, Document, Paragraph, Section
 from rsa_qa.text import collapse_whitespace, sentence_spans
 
 TokenCounter = Callable[[str], int]
 # [CLS] and [SEP] take two places in the model's window.
 SPECIAL_TOKENS = 2
-_MARKER = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 
 
 @dataclass(frozen=True)
@@ -161,20 +161,6 @@ def _make_passage(doc: Document, section: Section, ordinal: int, start: int, end
         start=start,
         end=end,
         text=text,
-        references=tuple(n for n in cited_numbers(text) if n in doc.references),
+        references=tuple(cited_numbers(text, doc.references)),
         sentences=tuple(sentence_spans(text)),
     )
-
-
-def cited_numbers(text: str) -> list[int]:
-    """Reference numbers cited in text: "[1]", "[1,3]", "[2–4]" → 1; 1, 3; 2, 3, 4."""
-    numbers: list[int] = []
-    for match in _MARKER.finditer(text):
-        for part in re.split(r"[,;]", match.group(1)):
-            bounds = [int(b) for b in re.split(r"[–-]", part)]
-            low, high = bounds[0], bounds[-1]
-            # A bound keeps a typo such as "[2-2000]" from listing thousands of numbers.
-            for number in range(low, min(high, low + 50) + 1):
-                if number not in numbers:
-                    numbers.append(number)
-    return numbers

@@ -197,7 +197,13 @@ def _document_metadata(document: Document) -> dict[str, Any]:
         "affiliation": document.affiliation,
         "doi": document.doi,
         "references": {
-            str(n): {"citation": r.citation, "start": r.start, "end": r.end}
+            str(n): {
+                "citation": r.citation,
+                "start": r.start,
+                "end": r.end,
+                "author": r.author,
+                "year": r.year,
+            }
             for n, r in sorted(document.references.items())
         },
     }
@@ -322,7 +328,7 @@ def _read(index_dir: Path, manifest: dict[str, Any]) -> LoadedIndex:
         raise IndexCorrupt(f"{index_dir / SENTENCE_VECTORS} does not match {SENTENCE_ROWS}: {REBUILD_HINT}")
     document = manifest["document"]
     references = {
-        int(n): Reference(int(n), r["citation"], r["start"], r["end"])
+        int(n): Reference(int(n), r["citation"], r["start"], r["end"], r.get("author"), r.get("year"))
         for n, r in document.get("references", {}).items()
     }
     sections = [Section(s["key"], s["number"], s["title"], tuple(s["path"])) for s in document["sections"]]

@@ -1,8 +1,12 @@
 """Article text → Document: front matter, sections with their hierarchy, paragraphs, references.
 
-The input is text as extracted from a PDF. Blocks are separated by blank lines; a block
-that stops mid-sentence and is followed by one starting in lower case is the same
-paragraph broken by the extraction, and is joined back.
+The input is plain text (as extracted from a PDF) or Markdown. Blocks are separated by
+blank lines; a block that stops mid-sentence and is followed by one starting in lower
+case is the same paragraph broken by the extraction, and is joined back.
+
+Headings are recognised in three styles: numbered ("2.", "3.2 Title"), Markdown ("## Title",
+"## 2.1 Title") and unnumbered title-case lines ("Materials and Methods") once the front
+matter is over. References follow a "References" heading, in any style citations.py reads.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rsa_qa.citations import parse_entry, split_entries
 from rsa_qa.errors import CorpusError
 from rsa_qa.text import collapse_whitespace
 
@@ -20,14 +25,18 @@ FRONT_MATTER = "Front matter"
 ABSTRACT = "Abstract"
 KEYWORDS = "Keywords"
 REFERENCES = "References"
+_PARTS = frozenset({FRONT_MATTER, ABSTRACT, KEYWORDS, REFERENCES})
+REFERENCE_TITLES = frozenset({"references", "reference", "bibliography", "literature cited", "works cited"})
 
-_HEADING = re.compile(r"(?P<number>\d+(?:\.\d+)*)\.?\s+(?P<title>\S.*)")
-_LABELLED = re.compile(r"(?P<label>Abstract|Keywords?)\s*[:.]\s*", re.IGNORECASE)
-_REFERENCE = re.compile(r"(?:[-•*]\s*)?\[(?P<number>\d+)\]\s*(?P<citation>\S.*)", re.DOTALL)
-_REFERENCE_START = re.compile(r"^[ \t]*(?:[-•*][ \t]*)?\[\d+\]", re.MULTILINE)
-_DOI = re.compile(r"DOI\s*:\s*(?P<doi>\S+)", re.IGNORECASE)
+_NUMBERED = re.compile(r"(?P<number>\d{1,3}(?:\.\d{1,3})*)\.?\s+(?P<title>\S.*)")
+_MARKDOWN = re.compile(r"(?P<hashes>#{1,6})\s+(?P<title>\S.*?)\s*#*")
+_LABELLED = re.compile(r"(?P<label>Abstract|Keywords?|Key words)\s*[:.—–-]\s*", re.IGNORECASE)
+_DOI = re.compile(r"(?:DOI\s*:?\s*|https?://(?:dx\.)?doi\.org/)(?P<doi>10\.\d{4,9}/\S+)", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _SENTENCE_TERMINAL = (".", "?", "!", ":", ".)", '."', ".”")
 _MAX_HEADING_WORDS = 20
+_MAX_PLAIN_HEADING_WORDS = 10
+_MINOR_WORDS = frozenset("a an and as at by for from in of on or the to vs with".split())
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ class Reference:
     citation: str
     start: int
     end: int
+    author: str | None = None
+    year: str | None = None
 
     @property
     def marker(self) -> str:
@@ -70,6 +81,7 @@ class Document:
     authors: list[str] = field(default_factory=list)
     affiliation: str | None = None
     doi: str | None = None
+    year: str | None = None
     sections: list[Section] = field(default_factory=list)
     paragraphs: list[Paragraph] = field(default_factory=list)
     references: dict[int, Reference] = field(default_factory=dict)
@@ -98,7 +110,10 @@ def parse_text(source: str, doc_id: str = "article") -> Document:
     blocks = list(_join_broken_paragraphs(_split_blocks(source)))
     if not blocks:
         raise CorpusError(f"document {doc_id!r} is empty")
-    doc = Document(id=doc_id, source=source, title=collapse_whitespace(blocks[0].text))
+    title = _MARKDOWN.fullmatch(blocks[0].text)
+    doc = Document(
+        id=doc_id, source=source, title=collapse_whitespace(title["title"] if title else blocks[0].text)
+    )
     _Builder(doc).consume(blocks)
     return doc
 
@@ -139,11 +154,16 @@ class _Builder:
 
     def __init__(self, doc: Document) -> None:
         self.doc = doc
-        self.front = self._open(FRONT_MATTER, None)
+        self.stack: list[tuple[int, Section]] = []
+        self.front = self._open(FRONT_MATTER, None, level=1)
         self.current: Section = self.front
         self.numbered: dict[str, Section] = {}
         self.in_references = False
         self.front_lines: list[_Block] = []
+
+    @property
+    def in_front_matter(self) -> bool:
+        return self.current is self.front
 
     def consume(self, blocks: list[_Block]) -> None:
         for block in blocks[1:]:
@@ -152,29 +172,53 @@ class _Builder:
 
     def _consume(self, block: _Block) -> None:
         text = collapse_whitespace(block.text)
-        if text.lower().rstrip(":") in {"references", "bibliography", "reference"}:
-            self.current = self._open(REFERENCES, None)
+        markdown = _MARKDOWN.fullmatch(text)
+        bare = (markdown["title"] if markdown else text).strip().rstrip(":").lower()
+        if _is_references_heading(bare):
+            self.current = self._open(REFERENCES, None, level=1)
             self.in_references = True
             return
-        if self.in_references:
+        if self.in_references and not markdown:
             self._add_references(block)
             return
-        labelled = _LABELLED.match(block.text)
-        if labelled:
-            name = ABSTRACT if labelled["label"].lower() == "abstract" else KEYWORDS
-            self.current = self._open(name, None)
-            self._add_paragraph(_Block(block.start + labelled.end(), block.end, ""))
+        self.in_references = False
+        if self._labelled_part(block, bare):
             return
-        heading = self._heading(text)
-        if heading:
+        heading = self._markdown_heading(markdown) if markdown else self._numbered_heading(text)
+        if heading is None and not self.in_front_matter:
+            heading = self._plain_heading(text)
+        if heading is not None:
             self.current = heading
             return
-        if self.current is self.front:
+        if self.in_front_matter:
             self.front_lines.append(block)
         self._add_paragraph(block)
 
-    def _heading(self, text: str) -> Section | None:
-        match = _HEADING.fullmatch(text)
+    def _labelled_part(self, block: _Block, bare: str) -> bool:
+        """'Abstract: text…' inline, or an 'Abstract' / 'Keywords' heading on its own."""
+        if bare in {"abstract", "keywords", "key words"}:
+            self.current = self._open(ABSTRACT if bare == "abstract" else KEYWORDS, None, level=1)
+            return True
+        labelled = _LABELLED.match(block.text)
+        if not labelled:
+            return False
+        name = ABSTRACT if labelled["label"].lower() == "abstract" else KEYWORDS
+        self.current = self._open(name, None, level=1)
+        self._add_paragraph(_Block(block.start + labelled.end(), block.end, ""))
+        return True
+
+    def _markdown_heading(self, match: re.Match[str]) -> Section:
+        level = len(match["hashes"])
+        numbered = _NUMBERED.fullmatch(match["title"])
+        if numbered and not match["title"][0].isalpha():
+            number, title = numbered["number"], numbered["title"].strip()
+            section = self._open(title, number, level=level)
+            self.numbered[number] = section
+            return section
+        return self._open(match["title"].strip(), None, level=level)
+
+    def _numbered_heading(self, text: str) -> Section | None:
+        match = _NUMBERED.fullmatch(text)
         if not match or len(text.split()) > _MAX_HEADING_WORDS or text.endswith("."):
             return None
         number = match["number"]
@@ -183,21 +227,49 @@ class _Builder:
             return None
         if not parent_number and not self._is_next_top_level(number):
             return None
-        parent_path = self.numbered[parent_number].path if parent_number else ()
         title = match["title"].strip()
-        section = self._open(title, number, parent_path + (f"{number} {title}",))
+        section = self._open(title, number, level=number.count(".") + 1)
         self.numbered[number] = section
         return section
+
+    def _plain_heading(self, text: str) -> Section | None:
+        """A short title-case line with no final stop: "Materials and Methods", "RESULTS"."""
+        words = text.split()
+        if not words or len(words) > _MAX_PLAIN_HEADING_WORDS or text.endswith(_SENTENCE_TERMINAL):
+            return None
+        if not text[0].isupper() or "\n" in text or any(ch in text for ch in ",;[]="):
+            return None
+        significant = [w for w in words if w.lower() not in _MINOR_WORDS]
+        if not significant or not all(w[0].isupper() or not w[0].isalpha() for w in significant):
+            return None
+        return self._open(text.title() if text.isupper() else text, None, level=1)
 
     def _is_next_top_level(self, number: str) -> bool:
         tops = [int(n) for n in self.numbered if "." not in n]
         return int(number) == (max(tops) + 1 if tops else 1)
 
-    def _open(self, title: str, number: str | None, path: tuple[str, ...] = ()) -> Section:
-        key = number if number else title.lower().replace(" ", "-")
-        section = Section(key=key, number=number, title=title, path=path or (title,))
+    def _open(self, title: str, number: str | None, level: int) -> Section:
+        if title in _PARTS:
+            self.stack.clear()  # Abstract, Keywords … are never a parent of what follows
+        while self.stack_top_level() >= level:
+            self.stack.pop()
+        label = f"{number} {title}" if number else title
+        path = tuple(s.label for _, s in self.stack) + (label,)
+        section = Section(key=self._unique_key(number or _slug(title)), number=number, title=title, path=path)
         self.doc.sections.append(section)
+        if title not in _PARTS:
+            self.stack.append((level, section))
         return section
+
+    def stack_top_level(self) -> int:
+        return self.stack[-1][0] if self.stack else 0
+
+    def _unique_key(self, key: str) -> str:
+        taken = {s.key for s in self.doc.sections}
+        candidate, suffix = key, 2
+        while candidate in taken:
+            candidate, suffix = f"{key}-{suffix}", suffix + 1
+        return candidate
 
     def _add_paragraph(self, block: _Block) -> None:
         start, end = _trim(self.doc.source, block.start, block.end)
@@ -206,40 +278,47 @@ class _Builder:
             self.doc.paragraphs.append(Paragraph(self.current, start, end, text))
 
     def _add_references(self, block: _Block) -> None:
-        for entry in _reference_entries(self.doc.source, block):
-            match = _REFERENCE.fullmatch(entry.text)
-            if not match:
-                self._add_paragraph(entry)
-                continue
-            number = int(match["number"])
-            start = entry.start + entry.text.index("[")
-            citation = collapse_whitespace(match["citation"])
-            self.doc.references[number] = Reference(number, citation, start, entry.end)
-            self._add_paragraph(_Block(start, entry.end, ""))
+        raw = self.doc.source[block.start : block.end]
+        for offset, entry_text in split_entries(raw):
+            entry = parse_entry(entry_text, offset, next_number=len(self.doc.references) + 1)
+            start, end = _trim(self.doc.source, block.start + offset, block.start + offset + entry.length)
+            while start < end and self.doc.source[start] in "-•* \t":
+                start += 1
+            reference = Reference(entry.number, entry.citation, start, end, entry.author, entry.year)
+            self.doc.references.setdefault(entry.number, reference)
+            self._add_paragraph(_Block(start, end, ""))
 
     def _finish_front_matter(self, title_block: _Block) -> None:
         lines = [collapse_whitespace(b.text) for b in self.front_lines]
         for line in lines:
             doi = _DOI.search(line)
-            if doi:
-                self.doc.doi = doi["doi"]
+            if doi and self.doc.doi is None:
+                self.doc.doi = doi["doi"].rstrip(".")
+            year = _YEAR.search(line)
+            if year and self.doc.year is None:
+                self.doc.year = year.group()
         people = [line for line in lines if not _DOI.search(line)]
-        if people:
-            self.doc.authors = [a.strip().rstrip("*") for a in people[0].split(",") if a.strip()]
+        if people and len(people[0].split()) <= 4 * max(1, people[0].count(",") + 1):
+            self.doc.authors = _authors(people[0])
         if len(people) > 1:
             self.doc.affiliation = people[1]
         title = Paragraph(self.front, title_block.start, title_block.end, self.doc.title)
         self.doc.paragraphs.insert(0, title)
 
 
-def _reference_entries(source: str, block: _Block) -> Iterator[_Block]:
-    """Split a references block into entries: each "[n]" at a line start begins one."""
-    starts = [block.start + m.start() for m in _REFERENCE_START.finditer(block.text)]
-    if not starts or starts[0] != block.start:
-        starts.insert(0, block.start)
-    for start, end in zip(starts, starts[1:] + [block.end], strict=True):
-        start, end = _trim(source, start, end)
-        yield _Block(start, end, source[start:end])
+def _is_references_heading(bare: str) -> bool:
+    numbered = _NUMBERED.fullmatch(bare)
+    return bare in REFERENCE_TITLES or (numbered is not None and numbered["title"] in REFERENCE_TITLES)
+
+
+def _authors(line: str) -> list[str]:
+    names = re.split(r",\s*|\s+and\s+|\s*&\s*|;\s*", line)
+    return [re.sub(r"[\d*†‡§]+$", "", name).strip() for name in names if name.strip()]
+
+
+def _slug(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return slug[:40].rstrip("-") or "section"
 
 
 def _trim(source: str, start: int, end: int) -> tuple[int, int]:
