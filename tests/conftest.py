@@ -21,7 +21,7 @@ from rsa_qa.service import Service, load_embedder, rebuild_index
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-ARTICLE = CORPUS / "immunological-factors-recurrent-miscarriage.txt"
+ARTICLE = CORPUS / "immunology-rsa-review.txt"
 EVAL = ROOT / "eval"
 
 
@@ -58,7 +58,7 @@ def embedder(settings: Settings) -> Embedder:
 
 @pytest.fixture(scope="session")
 def index(settings: Settings, embedder: Embedder) -> LoadedIndex:
-    return rebuild_index(settings, embedder, progress=lambda _: None)
+    return rebuild_index(settings, embedder, progress=lambda _: None).index
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ def test_manifest_records_what_the_index_was_built_from(index: LoadedIndex) -> N
 def test_rebuild_gives_byte_identical_passages_and_vectors(
     settings: Settings, embedder: Embedder, index: LoadedIndex, tmp_path: Path
 ) -> None:
-    again = build_index(settings.corpus_dir, tmp_path / "again", embedder, CHUNKING)
+    again = build_index(settings.corpus_dir, tmp_path / "again", embedder, CHUNKING).index
     for name in (PASSAGES, PASSAGE_VECTORS):
         assert (index.directory / name).read_bytes() == (again.directory / name).read_bytes()
     assert again.version == index.version
@@ -103,10 +103,11 @@ def test_unreadable_manifest_is_refused(built: Path) -> None:
 
 def test_failed_build_keeps_the_previous_index(built: Path, corpus: Path) -> None:
     before = (built / MANIFEST).read_bytes()
+    (corpus / "second.md").write_text("# Second\n\n## Part\n\nIVIG text to embed.\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="on purpose"):
         build_index(corpus, built, HashEmbedder(fail_on="ivig"), CHUNKING)
     assert (built / MANIFEST).read_bytes() == before
-    load_index(built, corpus)
+    load_index(built)
     assert sorted(p.name for p in built.parent.iterdir()) == ["corpus", "index"], "no staging dir left"
 
 

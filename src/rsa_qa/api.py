@@ -22,12 +22,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rsa_qa import __version__
 from rsa_qa.chunk import Passage
 from rsa_qa.config import Settings, get_settings
+from rsa_qa.index import DocumentInfo
 from rsa_qa.schemas import (
     MAX_QUERY_CHARS,
     MAX_TOP_K,
+    DocRef,
+    DocumentOut,
+    DocumentsResponse,
     ErrorResponse,
     Health,
     Highlight,
+    ListedReference,
     PassageOut,
     QueryRequest,
     QueryResponse,
@@ -113,35 +118,45 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         q: Annotated[str, Query(description="The question.", max_length=10 * MAX_QUERY_CHARS)],
         top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 5,
         sections: Annotated[list[str] | None, Query(description="Repeat for several sections.")] = None,
+        docs: Annotated[list[str] | None, Query(description="Repeat for several documents.")] = None,
         min_score: Annotated[float | None, Query(ge=-1.0, le=1.0)] = None,
         expand: Annotated[int, Query(ge=0, le=3)] = 0,
     ) -> QueryResponse:
         """The same as POST /query, for a browser or curl."""
         try:
             request = QueryRequest(
-                query=q, top_k=top_k, sections=sections, min_score=min_score, expand=expand
+                query=q, top_k=top_k, sections=sections, docs=docs, min_score=min_score, expand=expand
             )
         except ValidationError as exc:
             raise RequestValidationError(_rename_query_field(exc.errors())) from exc
         return run_query(_searcher(service), request)
 
-    @app.get("/sections", response_model=SectionsResponse, tags=["article"])
-    def sections() -> SectionsResponse:
-        """Every section of the article, in order, with how many passages it has."""
+    @app.get("/documents", response_model=DocumentsResponse, tags=["articles"])
+    def documents() -> DocumentsResponse:
+        """Every article in the index, with its metadata and section tree."""
         searcher = _searcher(service)
-        counts = Counter(p.section.key for p in searcher.passages)
-        listed = [
-            SectionInfo(number=s.number, title=s.title, path=list(s.path), passage_count=counts[s.key])
-            for s in searcher.index.sections
-        ]
-        return SectionsResponse(sections=listed)
+        return DocumentsResponse(
+            documents=[_document(searcher, d) for d in searcher.index.documents.values()]
+        )
 
-    @app.get("/references", response_model=ReferencesResponse, tags=["article"])
+    @app.get("/sections", response_model=SectionsResponse, tags=["articles"])
+    def sections() -> SectionsResponse:
+        """Every section of every article, in order, with how many passages it has."""
+        searcher = _searcher(service)
+        return SectionsResponse(
+            sections=[s for d in searcher.index.documents.values() for s in _sections(searcher, d)]
+        )
+
+    @app.get("/references", response_model=ReferencesResponse, tags=["articles"])
     def references() -> ReferencesResponse:
-        """The article's reference list, each entry with its marker and full citation."""
+        """The reference lists, each entry with its document, marker and full citation."""
         searcher = _searcher(service)
         return ReferencesResponse(
-            references=[_reference(searcher, n) for n in sorted(searcher.index.references)]
+            references=[
+                ListedReference(doc_id=d.id, **_reference(searcher, d.id, n).model_dump())
+                for d in searcher.index.documents.values()
+                for n in sorted(d.references)
+            ]
         )
 
     @app.get("/passages/{passage_id}", response_model=PassageOut, tags=["article"])
@@ -154,8 +169,9 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         return PassageOut(
             id=found.id,
             text=found.text,
+            doc=_doc_ref(searcher, found.doc_id),
             section=_section(found),
-            references=[_reference(searcher, n) for n in found.references],
+            references=[_reference(searcher, found.doc_id, n) for n in found.references],
             start=found.start,
             end=found.end,
         )
@@ -166,6 +182,7 @@ def run_query(searcher: Searcher, request: QueryRequest) -> QueryResponse:
     options = SearchOptions(
         top_k=request.top_k,
         sections=tuple(request.sections) if request.sections else None,
+        docs=tuple(request.docs) if request.docs else None,
         min_score=request.min_score,
         expand=request.expand,
     )
@@ -187,8 +204,9 @@ def _result(searcher: Searcher, hit: Hit) -> Result:
         rank=hit.rank,
         score=round(hit.score, 6),
         text=passage.text,
+        doc=_doc_ref(searcher, passage.doc_id),
         section=_section(passage),
-        references=[_reference(searcher, n) for n in passage.references],
+        references=[_reference(searcher, passage.doc_id, n) for n in passage.references],
         highlights=[Highlight(text=h.text, start=h.start, end=h.end) for h in hit.highlights],
         scores=Scores(
             dense=round(hit.dense, 6),
@@ -205,9 +223,40 @@ def _section(passage: Passage) -> SectionRef:
     return SectionRef(number=section.number, title=section.title, path=list(section.path))
 
 
-def _reference(searcher: Searcher, number: int) -> ReferenceOut:
-    reference = searcher.index.references[number]
+def _reference(searcher: Searcher, doc_id: str, number: int) -> ReferenceOut:
+    reference = searcher.index.reference(doc_id, number)
     return ReferenceOut(number=number, marker=reference.marker, citation=reference.citation)
+
+
+def _doc_ref(searcher: Searcher, doc_id: str) -> DocRef:
+    info = searcher.index.documents[doc_id]
+    return DocRef(id=info.id, title=info.title, authors=info.authors, doi=info.doi)
+
+
+def _sections(searcher: Searcher, info: DocumentInfo) -> list[SectionInfo]:
+    counts = Counter(p.section.key for p in searcher.passages if p.doc_id == info.id)
+    return [
+        SectionInfo(
+            doc_id=info.id, number=s.number, title=s.title, path=list(s.path), passage_count=counts[s.key]
+        )
+        for s in info.sections
+    ]
+
+
+def _document(searcher: Searcher, info: DocumentInfo) -> DocumentOut:
+    sections = _sections(searcher, info)
+    return DocumentOut(
+        id=info.id,
+        title=info.title,
+        authors=info.authors,
+        affiliation=info.affiliation,
+        doi=info.doi,
+        year=info.year,
+        file=info.file,
+        passage_count=sum(s.passage_count for s in sections),
+        metadata=info.metadata,
+        sections=sections,
+    )
 
 
 def _rename_query_field(errors: Any) -> list[dict[str, Any]]:

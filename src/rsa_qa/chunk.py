@@ -155,7 +155,7 @@ def _pack(
 def _make_passage(doc: Document, section: Section, ordinal: int, start: int, end: int) -> Passage:
     text = collapse_whitespace(doc.source[start:end])
     return Passage(
-        id=f"{section.key}-{ordinal:02d}",
+        id=f"{doc.id}:{section.key}-{ordinal:02d}",
         doc_id=doc.id,
         section=section,
         start=start,

@@ -6,7 +6,8 @@ A question file has one JSON object a line:
 A passage answers a question when its section matches an accepted section (a number such
 as "3.2", or a word of the title such as "Abstract") and its text, with the full
 citations it carries, contains every accepted string, compared after NFKC, lower case
-and collapsed whitespace. These are the rules of the shared scorer, kept identical.
+and collapsed whitespace. These are the rules of the shared scorer, kept identical; an
+accepted answer may also name its document ("doc": id), for corpora of several articles.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ def section_matches(wanted: str, section: dict[str, Any]) -> bool:
 def answers(result: dict[str, Any], accept: list[dict[str, Any]]) -> bool:
     citations = " ".join(str(r.get("citation") or "") for r in result.get("references") or [])
     haystack = _norm((result.get("text") or "") + " " + citations)
+    doc_id = (result.get("doc") or {}).get("id")
     return any(
-        section_matches(a["section"], result.get("section") or {})
+        a.get("doc") in (None, doc_id)
+        and section_matches(a["section"], result.get("section") or {})
         and all(_norm(c) in haystack for c in a["contains"])
         for a in accept
     )

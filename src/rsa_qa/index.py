@@ -1,7 +1,8 @@
 """Build, save and load the index directory.
 
     index/
-      manifest.json      what the index was built from, and a sha256 of every file below
+      manifest.json      what the index was built from (model, chunking, each document's
+                         hash, sections and references) and a sha256 of every file below
       passages.jsonl     the passages, one JSON object a line, in index order
       passages.faiss     FAISS inner-product index of unit-length passage vectors
       sentences.npy      unit-length vectors of every sentence (for highlights and scoring)
@@ -9,7 +10,8 @@
       README.md          this description, for whoever opens the folder
 
 A build writes into a temporary sibling directory and renames it into place, so a failed
-build never leaves a half-written index and the previous one stays usable.
+build never leaves a half-written index and the previous one stays usable. A rebuild
+re-embeds only the documents whose content changed since the previous index.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +32,19 @@ import numpy as np
 
 from rsa_qa import __version__
 from rsa_qa.chunk import ChunkSettings, Passage, chunk_document
+from rsa_qa.corpus import SourceFile, corpus_files, corpus_hash, read_document
 from rsa_qa.embed import Embedder, model_fingerprint
-from rsa_qa.errors import REBUILD_HINT, CorpusError, IndexCorrupt, IndexMismatch, IndexNotFound
-from rsa_qa.parse import Document, Reference, Section, parse_file
+from rsa_qa.errors import REBUILD_HINT, IndexCorrupt, IndexMismatch, IndexNotFound, RsaQaError
+from rsa_qa.parse import Document, Reference, Section
 from rsa_qa.text import normalise
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentences.npy"
 SENTENCE_ROWS = "sentences.json"
-CORPUS_SUFFIXES = (".txt", ".md")
+EMBED_BATCH = 256
 Progress = Callable[[str], None]
 
 
@@ -52,13 +56,28 @@ class SentenceRow:
 
 
 @dataclass
+class DocumentInfo:
+    """What the index keeps about one document besides its passages."""
+
+    id: str
+    file: str
+    hash: str
+    title: str
+    authors: list[str]
+    affiliation: str | None
+    doi: str | None
+    year: str | None
+    metadata: dict[str, Any]
+    sections: list[Section]
+    references: dict[int, Reference]
+
+
+@dataclass
 class LoadedIndex:
     directory: Path
     manifest: dict[str, Any]
-    document: dict[str, Any]
-    sections: list[Section]
+    documents: dict[str, DocumentInfo]
     passages: list[Passage]
-    references: dict[int, Reference]
     vectors: faiss.Index
     sentence_vectors: np.ndarray
     sentence_rows: list[SentenceRow]
@@ -67,29 +86,39 @@ class LoadedIndex:
     def version(self) -> str:
         return str(self.manifest["index_version"])
 
-
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    if not corpus_dir.is_dir():
-        raise CorpusError(f"corpus directory {corpus_dir} does not exist")
-    files = sorted(p for p in corpus_dir.iterdir() if p.suffix in CORPUS_SUFFIXES and p.is_file())
-    if not files:
-        raise CorpusError(f"no .txt or .md article in {corpus_dir}")
-    return files
+    def reference(self, doc_id: str, number: int) -> Reference:
+        return self.documents[doc_id].references[number]
 
 
-def corpus_hash(corpus_dir: Path) -> str:
-    digest = hashlib.sha256()
-    for file in corpus_files(corpus_dir):
-        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()
+@dataclass
+class BuildReport:
+    index: LoadedIndex
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(getattr(self, name))} {name}" for name in ("added", "changed", "removed", "unchanged")
+        ]
+        names = [
+            f"{name}: {', '.join(getattr(self, name))}"
+            for name in ("added", "changed", "removed")
+            if getattr(self, name)
+        ]
+        return "documents " + ", ".join(parts) + ("\n  " + "\n  ".join(names) if names else "")
 
 
-def load_corpus(corpus_dir: Path) -> Document:
-    files = corpus_files(corpus_dir)
-    if len(files) > 1:
-        names = ", ".join(f.name for f in files)
-        raise CorpusError(f"{corpus_dir} holds {len(files)} articles ({names}); one is supported")
-    return parse_file(files[0])
+@dataclass
+class _Part:
+    """One document's share of the new index: its passages and their vectors."""
+
+    info: DocumentInfo
+    passages: list[Passage]
+    vectors: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
 
 
 def build_index(
@@ -98,44 +127,134 @@ def build_index(
     embedder: Embedder,
     chunking: ChunkSettings,
     progress: Progress = lambda _: None,
-) -> LoadedIndex:
+) -> BuildReport:
     started = time.perf_counter()
-    progress(f"parsing {corpus_dir}")
-    document = load_corpus(corpus_dir)
-    passages = chunk_document(document, embedder.count_tokens, chunking)
-    progress(f"{len(document.sections)} sections, {len(passages)} passages")
-    texts = [normalise(p.embedding_text(chunking.embed_section_titles)) for p in passages]
-    progress(f"embedding {len(texts)} passages with {embedder.name}")
-    passage_vectors = embedder.encode(texts)
-    sentence_rows = [
-        SentenceRow(row, start, end)
-        for row, passage in enumerate(passages)
-        for start, end in passage.sentences
-    ]
-    progress(f"embedding {len(sentence_rows)} sentences")
-    sentence_vectors = embedder.encode(
-        [normalise(passages[r.passage].text[r.start : r.end]) for r in sentence_rows]
+    sources = corpus_files(corpus_dir)
+    previous = _reusable(index_dir, embedder, chunking, progress)
+    old = previous.documents if previous else {}
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged: list[str] = []
+    parts: list[_Part] = []
+    for source in sources:
+        known = old.get(source.doc_id)
+        if previous is not None and known is not None and known.hash == source.hash:
+            parts.append(_reused_part(previous, known))
+            unchanged.append(source.doc_id)
+            continue
+        parts.append(_parsed_part(source, embedder, chunking))
+        (changed if known else added).append(source.doc_id)
+    removed = sorted(set(old) - {s.doc_id for s in sources})
+    progress(
+        f"parsed {len(sources)} documents from {corpus_dir}: {sum(len(p.passages) for p in parts)} passages"
     )
-    manifest = _manifest(corpus_dir, document, passages, embedder, chunking)
+    _embed_new(parts, embedder, chunking, progress)
+    manifest = _manifest(corpus_dir, parts, embedder, chunking)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building-", dir=index_dir.parent))
     try:
-        _write(staging, manifest, document, passages, passage_vectors, sentence_vectors, sentence_rows)
+        _write(staging, manifest, parts)
         _swap_into_place(staging, index_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    progress(
-        f"index {manifest['index_version']} written to {index_dir} in {time.perf_counter() - started:.1f}s"
+    report = BuildReport(
+        index=load_index(index_dir, embedder_fingerprint=manifest["model"]["fingerprint"]),
+        added=added,
+        changed=changed,
+        removed=removed,
+        unchanged=unchanged,
+        seconds=time.perf_counter() - started,
     )
-    return load_index(index_dir, embedder_fingerprint=manifest["model"]["fingerprint"])
+    progress(report.summary())
+    progress(f"index {manifest['index_version']} written to {index_dir} in {report.seconds:.1f}s")
+    return report
+
+
+def _reusable(
+    index_dir: Path, embedder: Embedder, chunking: ChunkSettings, progress: Progress
+) -> LoadedIndex | None:
+    """The previous index, when its vectors can be kept for unchanged documents."""
+    if not (index_dir / MANIFEST).is_file():
+        return None
+    try:
+        previous = load_index(index_dir, embedder_fingerprint=embedder.fingerprint())
+        check_fresh(previous.manifest, None, None, chunking)
+    except RsaQaError as exc:
+        progress(f"re-embedding everything: the previous index cannot be reused ({exc})")
+        return None
+    return previous
+
+
+def _reused_part(previous: LoadedIndex, info: DocumentInfo) -> _Part:
+    rows = [i for i, p in enumerate(previous.passages) if p.doc_id == info.id]
+    kept = set(rows)
+    sentence_rows = [i for i, r in enumerate(previous.sentence_rows) if r.passage in kept]
+    vectors = np.vstack([previous.vectors.reconstruct(i) for i in rows]) if rows else None
+    return _Part(
+        info=info,
+        passages=[previous.passages[i] for i in rows],
+        vectors=vectors,
+        sentence_vectors=previous.sentence_vectors[sentence_rows],
+    )
+
+
+def _parsed_part(source: SourceFile, embedder: Embedder, chunking: ChunkSettings) -> _Part:
+    document = read_document(source)
+    passages = chunk_document(document, embedder.count_tokens, chunking)
+    return _Part(info=_document_info(document, source), passages=passages)
+
+
+def _document_info(document: Document, source: SourceFile) -> DocumentInfo:
+    return DocumentInfo(
+        id=document.id,
+        file=source.path.name,
+        hash=source.hash,
+        title=document.title,
+        authors=document.authors,
+        affiliation=document.affiliation,
+        doi=document.doi,
+        year=document.year,
+        metadata=document.metadata,
+        sections=document.sections,
+        references=document.references,
+    )
+
+
+def _embed_new(parts: list[_Part], embedder: Embedder, chunking: ChunkSettings, progress: Progress) -> None:
+    new = [part for part in parts if part.vectors is None]
+    passages = [p for part in new for p in part.passages]
+    sentences = [p.text[s:e] for p in passages for s, e in p.sentences]
+    if not passages:
+        return
+    progress(f"embedding {len(passages)} passages and {len(sentences)} sentences with {embedder.name}")
+    passage_vectors = _encode(
+        embedder, [normalise(p.embedding_text(chunking.embed_section_titles)) for p in passages]
+    )
+    sentence_vectors = _encode(embedder, [normalise(s) for s in sentences])
+    passage_at = sentence_at = 0
+    for part in new:
+        count = len(part.passages)
+        sentence_count = sum(len(p.sentences) for p in part.passages)
+        part.vectors = passage_vectors[passage_at : passage_at + count]
+        part.sentence_vectors = sentence_vectors[sentence_at : sentence_at + sentence_count]
+        passage_at += count
+        sentence_at += sentence_count
+
+
+def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Embed in batches, with a progress bar on a terminal when the work is long."""
+    from tqdm import tqdm
+
+    batches = [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
+    show = len(batches) > 4 and sys.stderr.isatty()
+    chunks = [embedder.encode(b) for b in tqdm(batches, desc="embedding", unit="batch", disable=not show)]
+    if not chunks:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.vstack(chunks).astype(np.float32)
 
 
 def _manifest(
-    corpus_dir: Path,
-    document: Document,
-    passages: list[Passage],
-    embedder: Embedder,
-    chunking: ChunkSettings,
+    corpus_dir: Path, parts: list[_Part], embedder: Embedder, chunking: ChunkSettings
 ) -> dict[str, Any]:
     identity = {
         "format_version": FORMAT_VERSION,
@@ -149,35 +268,60 @@ def _manifest(
         "metric": "inner_product",
         "chunking": chunking.as_dict(),
         "corpus_hash": corpus_hash(corpus_dir),
-        "passage_count": len(passages),
+        "document_hashes": {part.info.id: part.info.hash for part in parts},
+        "passage_count": sum(len(part.passages) for part in parts),
     }
     version = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return identity | {
         "index_version": version,
-        "document": {"id": document.id, "title": document.title},
+        "documents": [_document_record(part.info) for part in parts],
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
 
-def _write(
-    directory: Path,
-    manifest: dict[str, Any],
-    document: Document,
-    passages: list[Passage],
-    passage_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
-    sentence_rows: list[SentenceRow],
-) -> None:
-    lines = [json.dumps(_passage_record(p, document), ensure_ascii=False, sort_keys=True) for p in passages]
+def _document_record(info: DocumentInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "file": info.file,
+        "hash": info.hash,
+        "title": info.title,
+        "authors": info.authors,
+        "affiliation": info.affiliation,
+        "doi": info.doi,
+        "year": info.year,
+        "metadata": info.metadata,
+        "sections": [
+            {"key": s.key, "number": s.number, "title": s.title, "path": list(s.path)} for s in info.sections
+        ],
+        "references": {
+            str(n): {
+                "citation": r.citation,
+                "start": r.start,
+                "end": r.end,
+                "author": r.author,
+                "year": r.year,
+            }
+            for n, r in sorted(info.references.items())
+        },
+    }
+
+
+def _write(directory: Path, manifest: dict[str, Any], parts: list[_Part]) -> None:
+    passages = [p for part in parts for p in part.passages]
+    lines = [json.dumps(_passage_record(p), ensure_ascii=False, sort_keys=True) for p in passages]
     (directory / PASSAGES).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    index = faiss.IndexFlatIP(passage_vectors.shape[1])
-    index.add(passage_vectors)
+    dimension = int(manifest["model"]["dimension"])
+    vectors = [part.vectors for part in parts if part.vectors is not None and len(part.vectors)]
+    index = faiss.IndexFlatIP(dimension)
+    if vectors:
+        index.add(np.ascontiguousarray(np.vstack(vectors), dtype=np.float32))
     faiss.write_index(index, str(directory / PASSAGE_VECTORS))
-    np.save(directory / SENTENCE_VECTORS, sentence_vectors, allow_pickle=False)
-    rows = [[r.passage, r.start, r.end] for r in sentence_rows]
+    sentence_vectors = [part.sentence_vectors for part in parts if part.sentence_vectors is not None]
+    stacked = np.vstack(sentence_vectors) if sentence_vectors else np.zeros((0, dimension), np.float32)
+    np.save(directory / SENTENCE_VECTORS, stacked.astype(np.float32), allow_pickle=False)
+    rows = [[row, s, e] for row, passage in enumerate(passages) for s, e in passage.sentences]
     (directory / SENTENCE_ROWS).write_text(json.dumps(rows), encoding="utf-8")
     (directory / "README.md").write_text(__doc__ or "", encoding="utf-8")
-    manifest["document"] |= _document_metadata(document)
     manifest["files"] = {
         name: _sha256(directory / name)
         for name in (PASSAGES, PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS)
@@ -187,29 +331,7 @@ def _write(
     )
 
 
-def _document_metadata(document: Document) -> dict[str, Any]:
-    return {
-        "sections": [
-            {"key": s.key, "number": s.number, "title": s.title, "path": list(s.path)}
-            for s in document.sections
-        ],
-        "authors": document.authors,
-        "affiliation": document.affiliation,
-        "doi": document.doi,
-        "references": {
-            str(n): {
-                "citation": r.citation,
-                "start": r.start,
-                "end": r.end,
-                "author": r.author,
-                "year": r.year,
-            }
-            for n, r in sorted(document.references.items())
-        },
-    }
-
-
-def _passage_record(passage: Passage, document: Document) -> dict[str, Any]:
+def _passage_record(passage: Passage) -> dict[str, Any]:
     return {
         "id": passage.id,
         "doc_id": passage.doc_id,
@@ -286,7 +408,7 @@ def is_fresh(index_dir: Path, corpus_dir: Path, model_path: Path, chunking: Chun
         manifest = read_manifest(index_dir)
         check_fresh(manifest, corpus_dir, model_fingerprint(model_path), chunking)
         _verify_files(index_dir, manifest)
-    except (IndexNotFound, IndexCorrupt, IndexMismatch, KeyError):
+    except (RsaQaError, KeyError):
         return False
     return True
 
@@ -326,14 +448,26 @@ def _read(index_dir: Path, manifest: dict[str, Any]) -> LoadedIndex:
         raise IndexCorrupt(f"{index_dir / PASSAGE_VECTORS} does not match {PASSAGES}: {REBUILD_HINT}")
     if len(sentence_vectors) != len(rows):
         raise IndexCorrupt(f"{index_dir / SENTENCE_VECTORS} does not match {SENTENCE_ROWS}: {REBUILD_HINT}")
-    document = manifest["document"]
-    references = {
-        int(n): Reference(int(n), r["citation"], r["start"], r["end"], r.get("author"), r.get("year"))
-        for n, r in document.get("references", {}).items()
-    }
-    sections = [Section(s["key"], s["number"], s["title"], tuple(s["path"])) for s in document["sections"]]
-    return LoadedIndex(
-        index_dir, manifest, document, sections, passages, references, vectors, sentence_vectors, rows
+    documents = {record["id"]: _document_from_record(record) for record in manifest["documents"]}
+    return LoadedIndex(index_dir, manifest, documents, passages, vectors, sentence_vectors, rows)
+
+
+def _document_from_record(record: dict[str, Any]) -> DocumentInfo:
+    return DocumentInfo(
+        id=record["id"],
+        file=record["file"],
+        hash=record["hash"],
+        title=record["title"],
+        authors=list(record["authors"]),
+        affiliation=record["affiliation"],
+        doi=record["doi"],
+        year=record["year"],
+        metadata=dict(record["metadata"]),
+        sections=[Section(s["key"], s["number"], s["title"], tuple(s["path"])) for s in record["sections"]],
+        references={
+            int(n): Reference(int(n), r["citation"], r["start"], r["end"], r.get("author"), r.get("year"))
+            for n, r in record["references"].items()
+        },
     )
 
 

@@ -16,6 +16,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from rsa_qa.citations import parse_entry, split_entries
 from rsa_qa.errors import CorpusError
@@ -31,6 +34,9 @@ REFERENCE_TITLES = frozenset({"references", "reference", "bibliography", "litera
 _NUMBERED = re.compile(r"(?P<number>\d{1,3}(?:\.\d{1,3})*)\.?\s+(?P<title>\S.*)")
 _MARKDOWN = re.compile(r"(?P<hashes>#{1,6})\s+(?P<title>\S.*?)\s*#*")
 _LABELLED = re.compile(r"(?P<label>Abstract|Keywords?|Key words)\s*[:.—–-]\s*", re.IGNORECASE)
+_BLOCK = re.compile(r"\S(?:.*\S)?(?:\n[ \t]*\S.*)*")
+_YAML_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+_METADATA_FIELDS = frozenset({"id", "title", "authors", "affiliation", "doi", "year"})
 _DOI = re.compile(r"(?:DOI\s*:?\s*|https?://(?:dx\.)?doi\.org/)(?P<doi>10\.\d{4,9}/\S+)", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _SENTENCE_TERMINAL = (".", "?", "!", ":", ".)", '."', ".”")
@@ -82,6 +88,7 @@ class Document:
     affiliation: str | None = None
     doi: str | None = None
     year: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     paragraphs: list[Paragraph] = field(default_factory=list)
     references: dict[int, Reference] = field(default_factory=dict)
@@ -107,19 +114,47 @@ def parse_file(path: Path) -> Document:
 
 
 def parse_text(source: str, doc_id: str = "article") -> Document:
-    blocks = list(_join_broken_paragraphs(_split_blocks(source)))
+    metadata, body_start = _front_matter(source, doc_id)
+    blocks = list(_join_broken_paragraphs(_split_blocks(source, body_start)))
     if not blocks:
         raise CorpusError(f"document {doc_id!r} is empty")
-    title = _MARKDOWN.fullmatch(blocks[0].text)
-    doc = Document(
-        id=doc_id, source=source, title=collapse_whitespace(title["title"] if title else blocks[0].text)
-    )
+    heading = _MARKDOWN.fullmatch(blocks[0].text)
+    title = collapse_whitespace(heading["title"] if heading else blocks[0].text)
+    doc = Document(id=doc_id, source=source, title=title)
     _Builder(doc).consume(blocks)
+    apply_metadata(doc, metadata)
     return doc
 
 
-def _split_blocks(source: str) -> Iterator[_Block]:
-    for match in re.finditer(r"\S(?:.*\S)?(?:\n[ \t]*\S.*)*", source):
+def _front_matter(source: str, doc_id: str) -> tuple[dict[str, Any], int]:
+    """YAML between '---' lines at the very top: metadata that overrides what parsing guesses."""
+    match = _YAML_FRONT_MATTER.match(source)
+    if not match:
+        return {}, 0
+    try:
+        metadata = yaml.safe_load(match["yaml"]) or {}
+    except yaml.YAMLError as exc:
+        raise CorpusError(f"document {doc_id!r} has invalid YAML front matter: {exc}") from exc
+    if not isinstance(metadata, dict):
+        raise CorpusError(f"document {doc_id!r}: front matter must be a mapping of fields")
+    return metadata, match.end()
+
+
+def apply_metadata(doc: Document, metadata: dict[str, Any]) -> None:
+    """Fields given by the author (front matter or a sidecar file) win over parsed guesses."""
+    if "title" in metadata:
+        doc.title = str(metadata["title"])
+    if "authors" in metadata:
+        authors = metadata["authors"]
+        doc.authors = [str(a) for a in authors] if isinstance(authors, list) else _authors(str(authors))
+    for name in ("affiliation", "doi", "year"):
+        if metadata.get(name) is not None:
+            setattr(doc, name, str(metadata[name]))
+    doc.metadata.update({k: v for k, v in metadata.items() if k not in _METADATA_FIELDS})
+
+
+def _split_blocks(source: str, start: int = 0) -> Iterator[_Block]:
+    for match in _BLOCK.finditer(source, start):
         text = match.group().strip()
         if text:
             yield _Block(match.start(), match.end(), text)
@@ -237,7 +272,7 @@ class _Builder:
         words = text.split()
         if not words or len(words) > _MAX_PLAIN_HEADING_WORDS or text.endswith(_SENTENCE_TERMINAL):
             return None
-        if not text[0].isupper() or "\n" in text or any(ch in text for ch in ",;[]="):
+        if not text[0].isupper() or "\n" in text or any(ch in text for ch in ",;:[]="):
             return None
         significant = [w for w in words if w.lower() not in _MINOR_WORDS]
         if not significant or not all(w[0].isupper() or not w[0].isalpha() for w in significant):

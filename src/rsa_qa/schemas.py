@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,6 +16,13 @@ MAX_TOP_K = 50
 MAX_SECTIONS = 20
 MAX_EXPAND = 3
 SECTION_PATTERN = r"^(?:\d{1,3}(?:\.\d{1,3}){0,4}|[A-Za-z][A-Za-z \-]{0,39})$"
+
+MAX_DOCS = 50
+DOC_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
+
+DocSelector = Annotated[
+    str, Field(pattern=DOC_ID_PATTERN, description="A document id, as listed by GET /documents.")
+]
 
 SectionSelector = Annotated[
     str,
@@ -39,6 +46,9 @@ class QueryRequest(_Model):
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many passages to return.")
     sections: list[SectionSelector] | None = Field(
         None, max_length=MAX_SECTIONS, description="Only passages from these sections."
+    )
+    docs: list[DocSelector] | None = Field(
+        None, max_length=MAX_DOCS, description="Only passages from these documents."
     )
     min_score: float | None = Field(
         None, ge=-1.0, le=1.0, description="Drop passages whose fused score is below this."
@@ -81,6 +91,13 @@ class SectionRef(_Model):
     path: list[str] = Field(description="Titles from the top-level section down to this one.")
 
 
+class DocRef(_Model):
+    id: str
+    title: str
+    authors: list[str]
+    doi: str | None
+
+
 class ReferenceOut(_Model):
     number: int
     marker: str = Field(examples=["[3]"])
@@ -105,6 +122,7 @@ class Result(_Model):
     rank: int
     score: float
     text: str = Field(description="The passage, verbatim from the article (whitespace collapsed).")
+    doc: DocRef = Field(description="The article the passage comes from.")
     section: SectionRef
     references: list[ReferenceOut] = Field(description="The citations this passage carries.")
     highlights: list[Highlight] = Field(default_factory=list)
@@ -124,6 +142,7 @@ class QueryResponse(_Model):
 
 
 class SectionInfo(_Model):
+    doc_id: str
     number: str | None
     title: str
     path: list[str]
@@ -134,13 +153,35 @@ class SectionsResponse(_Model):
     sections: list[SectionInfo]
 
 
+class ListedReference(ReferenceOut):
+    doc_id: str
+
+
 class ReferencesResponse(_Model):
-    references: list[ReferenceOut]
+    references: list[ListedReference]
+
+
+class DocumentOut(_Model):
+    id: str
+    title: str
+    authors: list[str]
+    affiliation: str | None
+    doi: str | None
+    year: str | None
+    file: str
+    passage_count: int
+    metadata: dict[str, Any] = Field(description="Further fields from front matter or a sidecar file.")
+    sections: list[SectionInfo]
+
+
+class DocumentsResponse(_Model):
+    documents: list[DocumentOut]
 
 
 class PassageOut(_Model):
     id: str
     text: str
+    doc: DocRef
     section: SectionRef
     references: list[ReferenceOut]
     start: int = Field(description="Character offset of the passage in the source article.")

@@ -49,6 +49,7 @@ MAX_HIGHLIGHTS = 2
 class SearchOptions:
     top_k: int = 5
     sections: tuple[str, ...] | None = None
+    docs: tuple[str, ...] | None = None
     min_score: float | None = None
     expand: int = 0
 
@@ -109,7 +110,7 @@ class Searcher:
         return self._by_id.get(passage_id)
 
     def _lexical_terms(self, passage: Passage) -> list[str]:
-        citations = " ".join(self.index.references[n].citation for n in passage.references)
+        citations = " ".join(self.index.reference(passage.doc_id, n).citation for n in passage.references)
         return search_terms(f"{section_context(passage.section)} {passage.text} {citations}") or [""]
 
     def embed_query(self, query: str) -> np.ndarray:
@@ -129,7 +130,11 @@ class Searcher:
             vocabulary=self.vocabulary,
             passage_frequency=self.passage_frequency,
         )
-        selected = [i for i in ranked if self._section_allowed(i, options.sections)]
+        selected = [
+            i
+            for i in ranked
+            if self._section_allowed(i, options.sections) and self._doc_allowed(i, options.docs)
+        ]
         if options.min_score is not None:
             selected = [i for i in selected if scores.fused[i] >= options.min_score]
         selected = _unique_texts(selected, self.passages)[: options.top_k]
@@ -166,6 +171,9 @@ class Searcher:
             return True
         section = self.passages[row].section
         return any(section_matches(section.number, section.key, wanted) for wanted in sections)
+
+    def _doc_allowed(self, row: int, docs: Sequence[str] | None) -> bool:
+        return not docs or self.passages[row].doc_id in docs
 
     def _hit(self, row: int, rank: int, scores: _Scores, terms: list[str]) -> Hit:
         return Hit(

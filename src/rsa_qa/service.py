@@ -10,7 +10,7 @@ from rsa_qa.chunk import ChunkSettings
 from rsa_qa.config import Settings
 from rsa_qa.embed import Embedder, create_embedder
 from rsa_qa.errors import RsaQaError
-from rsa_qa.index import LoadedIndex, build_index, load_index
+from rsa_qa.index import BuildReport, LoadedIndex, Progress, build_index, load_index
 from rsa_qa.search import Searcher
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
     return load_index(settings.index_dir, settings.corpus_dir, embedder.fingerprint())
 
 
-def rebuild_index(settings: Settings, embedder: Embedder, progress=print) -> LoadedIndex:  # type: ignore[no-untyped-def]
+def rebuild_index(settings: Settings, embedder: Embedder, progress: Progress = print) -> BuildReport:
     return build_index(settings.corpus_dir, settings.index_dir, embedder, chunk_settings(settings), progress)
 
 
