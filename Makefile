@@ -20,7 +20,8 @@ help:
 	@echo "make lint    ruff and mypy"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
 
-# The lock pins every package; torch==2.13.0 resolves to the CPU wheel.
+# The lock pins every package, the dev and langchain extras included (both are tested);
+# torch==2.13.0 resolves to the CPU wheel.
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
@@ -55,7 +56,7 @@ eval: install
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet torch==2.13.0 && .lock-venv/bin/pip install --quiet -e '.[dev]'
+	.lock-venv/bin/pip install --quiet torch==2.13.0 && .lock-venv/bin/pip install --quiet -e '.[dev,langchain]'
 	.lock-venv/bin/pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock
 	rm -rf .lock-venv
 
