@@ -36,9 +36,7 @@ async function loadSections() {
     if (section.passage_count === 0 && !isParent) continue;
     const option = element("option");
     option.value = section.number || section.title;
-    const depth = section.number ? section.number.split(".").length - 1 : 0;
-    option.textContent = "\u00a0\u00a0".repeat(depth) +
-      (section.number ? `${section.number} ${section.title}` : section.title);
+    option.textContent = section.number ? `${section.number} ${section.title}` : section.title;
     sectionSelect.append(option);
   }
 }
@@ -65,14 +63,13 @@ function resultItem(result) {
 
   const head = element("div", "result-head");
   head.append(element("span", "rank", `#${result.rank}`));
-  const path = element("span", "section-path");
+  head.append(element("span", "meta", `passage ${result.id} · score ${result.score.toFixed(3)}`));
+  const path = element("div", "section-path");
   result.section.path.forEach((part, i) => {
     if (i > 0) path.append(element("span", "separator", " › "));
     path.append(element("span", "section-part", part));
   });
-  head.append(path);
-  head.append(element("span", "meta", `${result.id} · score ${result.score.toFixed(3)}`));
-  item.append(head);
+  item.append(head, path);
 
   item.append(passageText(result.text, result.highlights));
 
@@ -99,6 +96,8 @@ function showVerdict(body) {
   );
 }
 
+let latest = 0; // only the newest search may draw, whatever order the answers arrive in
+
 async function search({ push = true } = {}) {
   const text = question.value.trim();
   if (!text) {
@@ -108,20 +107,23 @@ async function search({ push = true } = {}) {
   const params = new URLSearchParams({ q: text, top_k: topK.value });
   if (sectionSelect.value) params.append("sections", sectionSelect.value);
   if (push) history.pushState(null, "", `?${params}`);
+  const mine = ++latest;
   form.setAttribute("aria-busy", "true");
   statusLine.textContent = "Searching…";
   try {
     const body = await getJSON(`query?${params}`);
+    if (mine !== latest) return;
     showVerdict(body);
     results.replaceChildren(...body.results.map(resultItem));
     const count = body.results.length;
     statusLine.textContent = `${count} passage${count === 1 ? "" : "s"}, best first (${body.took_ms.toFixed(0)} ms)`;
   } catch (error) {
+    if (mine !== latest) return;
     verdict.hidden = true;
     results.replaceChildren();
     statusLine.textContent = `Could not search: ${error.message}`;
   } finally {
-    form.removeAttribute("aria-busy");
+    if (mine === latest) form.removeAttribute("aria-busy");
   }
 }
 
@@ -137,6 +139,13 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   search();
 });
+
+// A new filter applies at once (Enter on a select does not submit a form).
+for (const select of [sectionSelect, topK]) {
+  select.addEventListener("change", () => {
+    if (question.value.trim()) search();
+  });
+}
 
 question.addEventListener("keydown", (event) => {
   if (event.key === "Escape") question.value = "";
