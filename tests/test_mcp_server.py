@@ -3,10 +3,12 @@ streamable HTTP (the live app's /mcp) and in-process, all on the real model and 
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import pytest
@@ -59,18 +61,26 @@ async def assert_ivig_dose_answered(client: Client) -> None:
     assert "They gave IVIG 400mg/kg per day" in text
 
 
-def test_stdio_client_lists_tools_and_finds_the_ivig_dose(settings: Settings, index: LoadedIndex) -> None:
-    params = StdioServerParameters(
-        command=RSA_QA,
-        args=["mcp", "--index-dir", str(settings.index_dir), "--corpus", str(CORPUS)],
-        cwd=ROOT,
-        env={"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"},
-    )
+def example_server(name: str) -> dict[str, Any]:
+    config = json.loads((ROOT / "examples" / name).read_text(encoding="utf-8"))
+    return dict(config["mcpServers"]["rsa-qa"])
+
+
+def test_stdio_client_runs_the_desktop_example_and_finds_the_ivig_dose(
+    settings: Settings, index: LoadedIndex
+) -> None:
+    server = example_server("claude_desktop_config.json")
+    assert server["command"].endswith("/.venv/bin/rsa-qa")
+    env = server["env"] | {"RSA_QA_INDEX_DIR": str(settings.index_dir), "RSA_QA_CORPUS_DIR": str(CORPUS)}
+    # Desktop clients start the server from a folder of their own choosing.
+    params = StdioServerParameters(command=RSA_QA, args=server["args"], env=env, cwd="/")
     run(params, assert_ivig_dose_answered)
 
 
-def test_streamable_http_at_slash_mcp(live_url: str) -> None:
-    run(f"{live_url}/mcp", assert_ivig_dose_answered)
+def test_streamable_http_at_the_example_url(live_url: str) -> None:
+    url = urlsplit(example_server("mcp_http_config.json")["url"])
+    assert url.path == "/mcp"
+    run(live_url + url.path, assert_ivig_dose_answered)
 
 
 def test_descriptions_ask_for_quotes_not_paraphrase(in_process: Any) -> None:
