@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import CallToolResult, ResourceLink, TextContent, TextResourceContents
@@ -174,3 +175,10 @@ def test_without_an_index_the_tools_say_what_to_run(tmp_path: Path) -> None:
 def test_mcp_command_refuses_to_start_without_an_index(tmp_path: Path) -> None:
     with pytest.raises(RsaQaError, match="make index"):
         run_stdio(Settings(index_dir=tmp_path / "none", corpus_dir=CORPUS))
+
+
+def test_mcp_over_http_refuses_other_hosts(live_url: str) -> None:
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    headers = {"Accept": "application/json, text/event-stream", "Host": "rebound.example"}
+    response = httpx.post(f"{live_url}/mcp", json=hello, headers=headers)
+    assert (response.status_code, response.text) == (421, "Invalid Host header")
