@@ -63,8 +63,8 @@ LIST_SECTIONS_DESCRIPTION = (
     "Use a number ('3.2', or '3' for 3.1–3.4) or a part name ('Abstract') in search_article's sections."
 )
 GET_PASSAGE_DESCRIPTION = (
-    "Fetch one passage by its id (as returned by search_article, e.g. '3.2-03'), verbatim, with its "
-    "section and full citations. Quote it; do not paraphrase numbers."
+    "Fetch one passage by its id (the id of a search_article result), verbatim, with its section and "
+    "full citations. Quote it; do not paraphrase numbers."
 )
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
@@ -110,7 +110,9 @@ def build_mcp_server(service: Service) -> MCPServer[Any]:
 
     @server.tool(title="Get a passage", description=GET_PASSAGE_DESCRIPTION, annotations=READ_ONLY)
     def get_passage(
-        id: Annotated[str, Field(min_length=1, max_length=40, description="A passage id, e.g. '3.2-03'.")],
+        id: Annotated[
+            str, Field(min_length=1, max_length=200, description="A passage id from search_article.")
+        ],
     ) -> Annotated[CallToolResult, PassageOut]:
         passage = _passage(service, id)
         return CallToolResult(
@@ -173,7 +175,7 @@ def _passage(service: Service, passage_id: str) -> PassageOut:
     searcher = _searcher(service)
     found = searcher.passage_by_id(passage_id)
     if found is None:
-        raise ToolError(f"no passage with id {passage_id!r}; ids come from search_article, e.g. '3.2-03'")
+        raise ToolError(f"no passage with id {passage_id!r}; use the id of a search_article result")
     return api.passage_out(searcher, found)
 
 
