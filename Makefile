@@ -10,7 +10,7 @@ EVAL_PORT ?= 8765
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install index run serve test lint eval lock clean
+.PHONY: help install index run serve test lint eval lock screenshot clean
 
 help:
 	@echo "make run     install if needed, build the index if missing or stale, serve on $(HOST):$(PORT)"
@@ -19,8 +19,10 @@ help:
 	@echo "make eval    start the service and score the question sets in eval/"
 	@echo "make lint    ruff and mypy"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
+	@echo "make screenshot  retake docs/search-page.png in headless chromium"
 
-# The lock pins every package; torch==2.13.0 resolves to the CPU wheel.
+# The lock pins every package, the dev and langchain extras included (both are tested);
+# torch==2.13.0 resolves to the CPU wheel.
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
@@ -42,8 +44,8 @@ test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
 	$(BIN)/mypy
 
 eval: install
@@ -53,9 +55,12 @@ eval: install
 	for i in $$(seq 1 120); do curl -sf http://127.0.0.1:$(EVAL_PORT)/ready > /dev/null && break; sleep 0.5; done; \
 	$(BIN)/rsa-qa eval --url http://127.0.0.1:$(EVAL_PORT) --misses eval/dev.jsonl eval/own.jsonl eval/check.jsonl
 
+screenshot: install
+	SEARCH_PAGE_SCREENSHOT=docs/search-page.png $(BIN)/pytest -q tests/test_web.py -k expected_section_first
+
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet torch==2.13.0 && .lock-venv/bin/pip install --quiet -e '.[dev]'
+	.lock-venv/bin/pip install --quiet torch==2.13.0 && .lock-venv/bin/pip install --quiet -e '.[dev,langchain]'
 	.lock-venv/bin/pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock
 	rm -rf .lock-venv
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -82,8 +83,22 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     )
     app.state.service = service
     _add_routes(app, service)
+    _add_chatbot_routes(app, service, settings)
     _add_error_handlers(app)
     return app
+
+
+def _add_chatbot_routes(app: FastAPI, service: Service, settings: Settings) -> None:
+    """MCP at /mcp, /tools, /query/batch and the search page at /."""
+    # Imported here: these modules build on run_query and the helpers below.
+    from rsa_qa.integrations import integrations_router
+    from rsa_qa.mcp_server import build_mcp_server, mcp_http_router
+    from rsa_qa.web import web_router
+
+    mcp = build_mcp_server(service)
+    app.include_router(mcp_http_router(mcp, settings))
+    app.include_router(integrations_router(service, mcp))
+    app.include_router(web_router())
 
 
 def _searcher(service: Service) -> Searcher:
@@ -142,10 +157,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     @app.get("/sections", response_model=SectionsResponse, tags=["articles"])
     def sections() -> SectionsResponse:
         """Every section of every article, in order, with how many passages it has."""
-        searcher = _searcher(service)
-        return SectionsResponse(
-            sections=[s for d in searcher.index.documents.values() for s in _sections(searcher, d)]
-        )
+        return list_sections(_searcher(service))
 
     @app.get("/references", response_model=ReferencesResponse, tags=["articles"])
     def references() -> ReferencesResponse:
@@ -166,18 +178,12 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         found = searcher.passage_by_id(passage_id)
         if found is None:
             raise ApiError(404, "not_found", f"no passage with id {passage_id!r}", "passage_id")
-        return PassageOut(
-            id=found.id,
-            text=found.text,
-            doc=_doc_ref(searcher, found.doc_id),
-            section=_section(found),
-            references=[_reference(searcher, found.doc_id, n) for n in found.references],
-            start=found.start,
-            end=found.end,
-        )
+        return passage_out(searcher, found)
 
 
-def run_query(searcher: Searcher, request: QueryRequest) -> QueryResponse:
+def run_query(
+    searcher: Searcher, request: QueryRequest, query_vector: np.ndarray | None = None
+) -> QueryResponse:
     started = time.perf_counter()
     options = SearchOptions(
         top_k=request.top_k,
@@ -186,7 +192,7 @@ def run_query(searcher: Searcher, request: QueryRequest) -> QueryResponse:
         min_score=request.min_score,
         expand=request.expand,
     )
-    found = searcher.search(request.query, options)
+    found = searcher.search(request.query, options, query_vector=query_vector)
     return QueryResponse(
         query=request.query,
         results=[_result(searcher, hit) for hit in found.hits],
@@ -215,6 +221,24 @@ def _result(searcher: Searcher, hit: Hit) -> Result:
             fused=round(hit.score, 6),
         ),
         context_for=hit.context_for,
+    )
+
+
+def list_sections(searcher: Searcher) -> SectionsResponse:
+    return SectionsResponse(
+        sections=[s for d in searcher.index.documents.values() for s in _sections(searcher, d)]
+    )
+
+
+def passage_out(searcher: Searcher, passage: Passage) -> PassageOut:
+    return PassageOut(
+        id=passage.id,
+        text=passage.text,
+        doc=_doc_ref(searcher, passage.doc_id),
+        section=_section(passage),
+        references=[_reference(searcher, passage.doc_id, n) for n in passage.references],
+        start=passage.start,
+        end=passage.end,
     )
 
 

@@ -1,4 +1,4 @@
-"""Command line: rsa-qa index | serve | query | eval.
+"""Command line: rsa-qa index | serve | mcp | query | eval.
 
 Errors raised on purpose (RsaQaError) are printed as one sentence and exit 1; nothing
 else is caught here, so a real bug still shows its traceback.
@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--index-dir", type=Path, help="index to serve (default: index)")
     serve.set_defaults(run=_serve)
 
+    mcp = commands.add_parser("mcp", help="serve the MCP tools over stdio, for a desktop chat client")
+    mcp.add_argument("--corpus", type=Path, help="folder holding the article (default: corpus)")
+    mcp.add_argument("--index-dir", type=Path, help="index to serve (default: index)")
+    mcp.set_defaults(run=_mcp)
+
     query = commands.add_parser("query", help="ask a question of the index, without a server")
     query.add_argument("question")
     query.add_argument("--top-k", type=int, default=5, help="how many passages (default: 5)")
@@ -103,6 +108,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from rsa_qa.mcp_server import run_stdio
+
+    run_stdio(_settings(args))
     return 0
 
 

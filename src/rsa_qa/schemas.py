@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -207,3 +207,54 @@ class ErrorDetail(_Model):
 
 class ErrorResponse(_Model):
     error: ErrorDetail
+
+
+# Chatbot integration (issue 6): batch queries and function-calling tool definitions.
+
+MAX_BATCH_QUERIES = 32
+
+
+class BatchQueryRequest(_Model):
+    queries: list[QueryRequest] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_QUERIES,
+        description=f"1–{MAX_BATCH_QUERIES} queries, each a POST /query body; embedded together.",
+    )
+
+
+class BatchQueryResponse(_Model):
+    responses: list[QueryResponse] = Field(description="One per query, in the order they were sent.")
+    took_ms: float
+
+
+class ToolFunction(_Model):
+    name: str
+    description: str
+    parameters: dict[str, Any] = Field(description="JSON Schema of the tool's arguments.")
+
+
+class ChatCompletionsTool(_Model):
+    """A tool as the chat-completions API takes it."""
+
+    type: Literal["function"] = "function"
+    function: ToolFunction
+
+
+class ResponsesTool(ToolFunction):
+    """A tool as the responses API takes it: the function's fields, flattened."""
+
+    type: Literal["function"] = "function"
+
+
+class ToolsResponse(_Model):
+    tools: list[ChatCompletionsTool] | list[ResponsesTool] = Field(
+        description="Pass as the `tools` argument of a chat-completions or responses call."
+    )
+
+
+class ToolCallResult(_Model):
+    content: str = Field(description="The tool's output as text: give it back to the model as is.")
+    structured_content: dict[str, Any] | None = Field(
+        None, description="The same output as JSON (a QueryResponse for search_article)."
+    )
+    is_error: bool = Field(False, description="True when the call failed; content says why.")

@@ -116,6 +116,10 @@ class Searcher:
     def embed_query(self, query: str) -> np.ndarray:
         return np.asarray(self.embedder.encode([normalise(query)])[0], dtype=np.float32)
 
+    def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """One encode call for many questions; row i matches embed_query(queries[i]) to float precision."""
+        return np.asarray(self.embedder.encode([normalise(q) for q in queries]), dtype=np.float32)
+
     def search(
         self, query: str, options: SearchOptions, query_vector: np.ndarray | None = None
     ) -> SearchResult:

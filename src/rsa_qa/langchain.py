@@ -1,0 +1,103 @@
+"""A LangChain retriever over a running rsa-qa service: pip install 'rsa-qa[langchain]'.
+
+    from rsa_qa.langchain import RsaQaRetriever
+
+    retriever = RsaQaRetriever(base_url="http://127.0.0.1:8000", top_k=3)
+    for doc in retriever.invoke("What daily IVIG dose did Carp give?"):
+        print(doc.metadata["section"], doc.metadata["citations"], doc.page_content)
+
+Each Document is one passage, verbatim, with the passage id as Document.id and in its
+metadata: id, rank, score, section ("3.2", or "Abstract" for an unnumbered part),
+section_title, section_path, citations ([{"marker", "citation"}]), highlights (the sentences
+that matched), context_for, and the query's in_scope verdict and reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import Field
+
+from rsa_qa.errors import RsaQaError
+from rsa_qa.schemas import MAX_TOP_K, QueryRequest, QueryResponse, Result
+
+
+class ServiceError(RsaQaError):
+    """The rsa-qa service could not be reached or refused the query."""
+
+
+class RsaQaRetriever(BaseRetriever):
+    """Passages of the article from the rsa-qa HTTP API (POST /query), as Documents."""
+
+    base_url: str = "http://127.0.0.1:8000"
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K)
+    sections: list[str] | None = None
+    min_score: float | None = None
+    headers: dict[str, str] = Field(default_factory=dict, description="Sent with every request.")
+    timeout: float = 30.0
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        body = self._body(query)
+        try:
+            with httpx.Client(timeout=self.timeout, headers=self.headers) as client:
+                response = client.post(self._url, json=body)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+        return self._documents(response)
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        body = self._body(query)
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout, headers=self.headers) as client:
+                response = await client.post(self._url, json=body)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+        return self._documents(response)
+
+    @property
+    def _url(self) -> str:
+        return self.base_url.rstrip("/") + "/query"
+
+    def _body(self, query: str) -> dict[str, Any]:
+        request = QueryRequest(
+            query=query, top_k=self.top_k, sections=self.sections, min_score=self.min_score
+        )
+        return request.model_dump(exclude_none=True)
+
+    def _unreachable(self, exc: httpx.TransportError) -> ServiceError:
+        return ServiceError(f"cannot reach rsa-qa at {self.base_url} ({exc}); start it with `make run`")
+
+    def _documents(self, response: httpx.Response) -> list[Document]:
+        if response.status_code != 200:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:200]
+            raise ServiceError(f"rsa-qa at {self.base_url} answered {response.status_code}: {message}")
+        answer = QueryResponse.model_validate(response.json())
+        return [_document(result, answer) for result in answer.results]
+
+
+def _document(result: Result, answer: QueryResponse) -> Document:
+    metadata: dict[str, Any] = {
+        "id": result.id,
+        "rank": result.rank,
+        "score": result.score,
+        "section": result.section.number or result.section.title,
+        "section_title": result.section.title,
+        "section_path": result.section.path,
+        "citations": [{"marker": r.marker, "citation": r.citation} for r in result.references],
+        "highlights": [h.text for h in result.highlights],
+        "context_for": result.context_for,
+        "in_scope": answer.in_scope,
+        "reason": answer.reason,
+    }
+    return Document(id=result.id, page_content=result.text, metadata=metadata)

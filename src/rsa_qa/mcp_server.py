@@ -1,0 +1,274 @@
+"""MCP server: the article's search as tools, its passages as resources.
+
+One server definition serves both transports: `rsa-qa mcp` runs it over stdio, and the HTTP
+app mounts its streamable HTTP endpoint at /mcp. The tools answer through the HTTP API's own
+functions (run_query, list_sections, passage_out), so a chatbot gets exactly what /query
+returns: as structured content, checked against the same pydantic models, and as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp_types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
+from mcp_types import Resource as McpResource
+from pydantic import Field, ValidationError
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from rsa_qa import __version__, api
+from rsa_qa.config import Settings
+from rsa_qa.errors import RsaQaError
+from rsa_qa.schemas import (
+    MAX_QUERY_CHARS,
+    MAX_SECTIONS,
+    MAX_TOP_K,
+    PassageOut,
+    QueryRequest,
+    QueryResponse,
+    Result,
+    SectionSelector,
+    SectionsResponse,
+)
+from rsa_qa.search import Searcher
+from rsa_qa.service import Service
+
+PASSAGE_URI = "rsa-qa://passages/{passage_id}"
+ARTICLE = (
+    "the review article 'The Role of Immunological Factors in Recurrent Miscarriage and Advances "
+    "in Immunotherapy' (Zhang & Zhe)"
+)
+QUOTE_RULE = (
+    "The results are verbatim passages of the article, each with its section and the full "
+    "citations it carries. Quote them word for word, never paraphrase doses, numbers, percentages "
+    "or study results, and give the section and citation with every quote. When in_scope is false "
+    "the article does not answer the question: say so rather than answering from the passages."
+)
+INSTRUCTIONS = (
+    f"Retrieval-only search over {ARTICLE}. It never generates text: it returns passages. "
+    f"{QUOTE_RULE} Use search_article first; list_sections shows what the article covers."
+)
+SEARCH_DESCRIPTION = (
+    f"Search {ARTICLE} (recurrent spontaneous abortion, RSA: immunological causes, "
+    "lymphocyte immunotherapy, IVIG, heparin, aspirin, vitamin D) and return the passages that best "
+    f"answer the question, ranked, with the sentences that matched. {QUOTE_RULE}"
+)
+LIST_SECTIONS_DESCRIPTION = (
+    "List the article's sections in order: number, title, path and how many passages each has. "
+    "Use a number ('3.2', or '3' for 3.1–3.4) or a part name ('Abstract') in search_article's sections."
+)
+GET_PASSAGE_DESCRIPTION = (
+    "Fetch one passage by its id (the id of a search_article result), verbatim, with its section and "
+    "full citations. Quote it; do not paraphrase numbers."
+)
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+
+
+def build_mcp_server(service: Service) -> MCPServer[Any]:
+    """The rsa-qa MCP server; it reads service.searcher on every call, so a reload is seen."""
+    server = _ArticleServer(service)
+
+    @server.tool(title="Search the article", description=SEARCH_DESCRIPTION, annotations=READ_ONLY)
+    def search_article(
+        query: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=MAX_QUERY_CHARS,
+                description="The question, in plain words (e.g. 'What daily IVIG dose did Carp give?').",
+            ),
+        ],
+        top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many passages to return.")] = 5,
+        sections: Annotated[
+            list[SectionSelector] | None,
+            Field(max_length=MAX_SECTIONS, description="Only search these sections; omit to search all."),
+        ] = None,
+    ) -> Annotated[CallToolResult, QueryResponse]:
+        try:
+            request = QueryRequest(query=query, top_k=top_k, sections=sections)
+        except ValidationError as exc:
+            raise ToolError(_first_error(exc)) from exc
+        response = api.run_query(_searcher(service), request)
+        links = [_passage_link(result) for result in response.results]
+        return CallToolResult(
+            content=[TextContent(type="text", text=format_response(response)), *links],
+            structured_content=response.model_dump(mode="json"),
+        )
+
+    @server.tool(title="List the sections", description=LIST_SECTIONS_DESCRIPTION, annotations=READ_ONLY)
+    def list_sections() -> Annotated[CallToolResult, SectionsResponse]:
+        listed = api.list_sections(_searcher(service))
+        return CallToolResult(
+            content=[TextContent(type="text", text=format_sections(listed))],
+            structured_content=listed.model_dump(mode="json"),
+        )
+
+    @server.tool(title="Get a passage", description=GET_PASSAGE_DESCRIPTION, annotations=READ_ONLY)
+    def get_passage(
+        id: Annotated[
+            str, Field(min_length=1, max_length=200, description="A passage id from search_article.")
+        ],
+    ) -> Annotated[CallToolResult, PassageOut]:
+        passage = _passage(service, id)
+        return CallToolResult(
+            content=[TextContent(type="text", text=format_passage(passage))],
+            structured_content=passage.model_dump(mode="json"),
+        )
+
+    @server.resource(
+        PASSAGE_URI,
+        name="passage",
+        title="A passage of the article",
+        description="One passage, verbatim, with its section and full citations.",
+        mime_type="text/markdown",
+    )
+    def read_passage(passage_id: str) -> str:
+        try:
+            return format_passage(_passage(service, passage_id))
+        except ToolError as exc:
+            raise ResourceNotFoundError(str(exc)) from exc
+
+    return server
+
+
+class _ArticleServer(MCPServer[Any]):
+    """Lists every passage of the loaded index as a resource, read at request time."""
+
+    def __init__(self, service: Service) -> None:
+        super().__init__(
+            name="rsa-qa",
+            title="rsa-qa: immunological factors in recurrent miscarriage",
+            instructions=INSTRUCTIONS,
+            version=__version__,
+            log_level="WARNING",
+        )
+        self.service = service
+
+    async def list_resources(self) -> list[McpResource]:
+        searcher = self.service.searcher
+        if searcher is None:
+            return []
+        return [
+            McpResource(
+                uri=PASSAGE_URI.format(passage_id=p.id),
+                name=p.id,
+                title=f"{p.id} · {' › '.join(p.section.path)}",
+                description=_preview(p.text),
+                mime_type="text/markdown",
+            )
+            for p in searcher.passages
+        ]
+
+
+def _searcher(service: Service) -> Searcher:
+    if service.searcher is None:
+        raise ToolError(f"the article index is not loaded: {service.not_ready_reason or 'starting'}")
+    return service.searcher
+
+
+def _passage(service: Service, passage_id: str) -> PassageOut:
+    searcher = _searcher(service)
+    found = searcher.passage_by_id(passage_id)
+    if found is None:
+        raise ToolError(f"no passage with id {passage_id!r}; use the id of a search_article result")
+    return api.passage_out(searcher, found)
+
+
+def _passage_link(result: Result) -> ResourceLink:
+    return ResourceLink(
+        type="resource_link",
+        uri=PASSAGE_URI.format(passage_id=result.id),
+        name=result.id,
+        title=" › ".join(result.section.path),
+        mime_type="text/markdown",
+    )
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first.get("loc", ()))
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    return message if message.startswith(field.split(".")[0]) else f"{field}: {message}"
+
+
+def _preview(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
+
+
+def format_response(response: QueryResponse) -> str:
+    """The search results as Markdown a model reads: verdict, then each passage quoted whole."""
+    verdict = "In scope" if response.in_scope else "NOT answered by the article"
+    lines = [f"**{verdict}**: {response.reason.rstrip('.')}.", ""]
+    if not response.results:
+        lines.append("No passage matched.")
+    for result in response.results:
+        section = " › ".join(result.section.path)
+        context = f", context for {result.context_for}" if result.context_for else ""
+        lines.append(f"[{result.rank}] passage {result.id} — {section} (score {result.score:.3f}{context})")
+        lines.append(f"> {result.text}")
+        for highlight in result.highlights:
+            lines.append(f"Best-matching sentence: “{highlight.text}”")
+        for reference in result.references:
+            lines.append(f"Citation {reference.marker}: {reference.citation}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_passage(passage: PassageOut) -> str:
+    lines = [f"passage {passage.id} — {' › '.join(passage.section.path)}", f"> {passage.text}"]
+    lines += [f"Citation {r.marker}: {r.citation}" for r in passage.references]
+    return "\n".join(lines) + "\n"
+
+
+def format_sections(listed: SectionsResponse) -> str:
+    lines = []
+    for s in listed.sections:
+        count = f"{s.passage_count} passage{'' if s.passage_count == 1 else 's'}"
+        lines.append(f"{s.number + ' ' if s.number else ''}{s.title} — {count}")
+    return "\n".join(lines) + "\n"
+
+
+class _StreamableHttpEndpoint:
+    """ASGI endpoint for /mcp; a new session manager per app lifespan (the SDK's runs only once)."""
+
+    def __init__(self, server: MCPServer[Any], host: str) -> None:
+        self.server, self.host = server, host
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        # Stateless JSON: every POST stands alone, so any worker can answer and a reloaded
+        # index is used from the next call on.
+        self.server.streamable_http_app(stateless_http=True, json_response=True, host=self.host)
+        async with self.server.session_manager.run():
+            yield
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.server.session_manager.handle_request(scope, receive, send)
+
+
+def mcp_http_router(server: MCPServer[Any], settings: Settings) -> APIRouter:
+    """A router that serves MCP's streamable HTTP transport at /mcp, with its lifespan."""
+    endpoint = _StreamableHttpEndpoint(server, settings.host)
+
+    @asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        async with endpoint.running():
+            yield
+
+    router = APIRouter(lifespan=lifespan)
+    router.routes.append(Route("/mcp", endpoint, include_in_schema=False))
+    return router
+
+
+def run_stdio(settings: Settings) -> None:
+    """Serve over stdin/stdout until the client closes them; refuse to start without an index."""
+    service = Service(settings)
+    service.start()
+    if service.searcher is None:
+        raise RsaQaError(service.not_ready_reason or "the index could not be loaded")
+    build_mcp_server(service).run("stdio")

@@ -1,0 +1,72 @@
+"""The LangChain retriever against the real app served by uvicorn (the live_url fixture)."""
+
+from __future__ import annotations
+
+import socket
+
+import anyio
+import pytest
+from langchain_core.documents import Document
+from pydantic import ValidationError
+
+from rsa_qa.langchain import RsaQaRetriever, ServiceError
+
+IVIG_DOSE = "What daily IVIG dose did Carp give?"
+
+
+def test_invoke_returns_passages_with_section_citations_score_and_id(live_url: str) -> None:
+    docs = RsaQaRetriever(base_url=live_url, top_k=3).invoke(IVIG_DOSE)
+    assert len(docs) == 3
+    first = docs[0]
+    assert isinstance(first, Document)
+    assert first.id == first.metadata["id"] and first.id.endswith("3.2-03")
+    assert "They gave IVIG 400mg/kg per day" in first.page_content
+    assert first.metadata["section"] == "3.2"
+    assert first.metadata["section_title"] == "Immunoglobulin intravenous infusion therapy in RSA"
+    assert first.metadata["rank"] == 1
+    assert first.metadata["score"] > docs[1].metadata["score"]
+    assert first.metadata["in_scope"] is True
+    assert any("400mg/kg" in h for h in first.metadata["highlights"])
+
+
+def test_citations_are_full_references(live_url: str) -> None:
+    docs = RsaQaRetriever(base_url=live_url, top_k=1).invoke("Which study did Liang Baozhu publish?")
+    assert docs[0].metadata["section"] == "3.1"
+    [citation] = docs[0].metadata["citations"]
+    assert citation["marker"] == "[3]"
+    assert citation["citation"].startswith("Liang Baozhu. Clinical study")
+
+
+def test_sections_and_unnumbered_parts(live_url: str) -> None:
+    retriever = RsaQaRetriever(base_url=live_url + "/", top_k=5, sections=["Abstract"])
+    docs = retriever.invoke("immunotherapy")
+    assert [d.metadata["section"] for d in docs] == ["Abstract"]
+
+
+def test_async_matches_sync(live_url: str) -> None:
+    retriever = RsaQaRetriever(base_url=live_url, top_k=3)
+
+    async def ask() -> list[Document]:
+        return await retriever.ainvoke(IVIG_DOSE)
+
+    assert [d.id for d in anyio.run(ask)] == [d.id for d in retriever.invoke(IVIG_DOSE)]
+
+
+def test_arguments_are_checked_against_the_api_contract_before_sending(live_url: str) -> None:
+    with pytest.raises(ValidationError, match="sections.0"):
+        RsaQaRetriever(base_url=live_url, sections=["3.2; drop"]).invoke("IVIG")
+    with pytest.raises(ValidationError, match="query is blank"):
+        RsaQaRetriever(base_url=live_url).invoke("  ")
+
+
+def test_an_error_answer_is_one_clear_error(live_url: str) -> None:
+    with pytest.raises(ServiceError, match="answered 404: Not Found"):
+        RsaQaRetriever(base_url=f"{live_url}/not-here").invoke("IVIG")
+
+
+def test_a_service_that_is_not_running_says_so() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ServiceError, match=r"cannot reach rsa-qa at .*start it with `make run`"):
+        RsaQaRetriever(base_url=f"http://127.0.0.1:{port}", timeout=5).invoke("IVIG")
