@@ -29,7 +29,7 @@ def test_tools_are_chat_completions_definitions_with_valid_json_schema(client: T
     search = functions["search_article"]
     assert "never paraphrase doses, numbers" in search["description"]
     assert search["parameters"]["required"] == ["query"]
-    assert set(search["parameters"]["properties"]) == {"query", "top_k", "sections"}
+    assert set(search["parameters"]["properties"]) == {"query", "top_k", "sections", "docs"}
 
 
 @pytest.mark.parametrize(
@@ -40,6 +40,8 @@ def test_tools_are_chat_completions_definitions_with_valid_json_schema(client: T
         ({"top_k": 3}, False),
         ({"query": "IVIG", "top_k": 0}, False),
         ({"query": "IVIG", "sections": ["3.2; drop table"]}, False),
+        ({"query": "IVIG", "docs": ["immunology-rsa-review"]}, True),
+        ({"query": "IVIG", "docs": ["../etc/passwd"]}, False),
     ],
 )
 def test_search_schema_accepts_what_the_api_accepts(

@@ -36,6 +36,7 @@ class RsaQaRetriever(BaseRetriever):
     base_url: str = "http://127.0.0.1:8000"
     top_k: int = Field(5, ge=1, le=MAX_TOP_K)
     sections: list[str] | None = None
+    docs: list[str] | None = None
     min_score: float | None = None
     headers: dict[str, str] = Field(default_factory=dict, description="Sent with every request.")
     timeout: float = 30.0
@@ -68,7 +69,7 @@ class RsaQaRetriever(BaseRetriever):
 
     def _body(self, query: str) -> dict[str, Any]:
         request = QueryRequest(
-            query=query, top_k=self.top_k, sections=self.sections, min_score=self.min_score
+            query=query, top_k=self.top_k, sections=self.sections, docs=self.docs, min_score=self.min_score
         )
         return request.model_dump(exclude_none=True)
 

@@ -25,9 +25,11 @@ from rsa_qa import __version__, api
 from rsa_qa.config import Settings
 from rsa_qa.errors import RsaQaError
 from rsa_qa.schemas import (
+    MAX_DOCS,
     MAX_QUERY_CHARS,
     MAX_SECTIONS,
     MAX_TOP_K,
+    DocSelector,
     PassageOut,
     QueryRequest,
     QueryResponse,
@@ -88,9 +90,13 @@ def build_mcp_server(service: Service) -> MCPServer[Any]:
             list[SectionSelector] | None,
             Field(max_length=MAX_SECTIONS, description="Only search these sections; omit to search all."),
         ] = None,
+        docs: Annotated[
+            list[DocSelector] | None,
+            Field(max_length=MAX_DOCS, description="Only search these articles (ids from results' doc.id)."),
+        ] = None,
     ) -> Annotated[CallToolResult, QueryResponse]:
         try:
-            request = QueryRequest(query=query, top_k=top_k, sections=sections)
+            request = QueryRequest(query=query, top_k=top_k, sections=sections, docs=docs)
         except ValidationError as exc:
             raise ToolError(_first_error(exc)) from exc
         response = api.run_query(_searcher(service), request)
