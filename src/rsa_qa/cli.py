@@ -97,12 +97,28 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import signal
+
     import uvicorn
 
     from rsa_qa.api import create_app
+    from rsa_qa.middleware import configure_logging
+    from rsa_qa.service import Service
 
     settings = _settings(args)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    configure_logging()
+    service = Service(settings)
+    # uvicorn handles SIGINT and SIGTERM (a graceful stop); SIGHUP reloads, as POST /admin/reload.
+    signal.signal(signal.SIGHUP, lambda *_: service.reload_in_background())
+    uvicorn.run(
+        create_app(settings, service),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=None,  # keep configure_logging()'s format, which tags each line with its request
+        access_log=False,  # uvicorn's would log GET /query?q=<the question>; ours leaves it out
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
+    )
     return 0
 
 

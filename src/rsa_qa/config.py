@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    port: int = Field(8000, ge=0, le=65535)  # 0: any free port, logged at start
 
     model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
     model_path: str = Field(default_factory=_default_model_path)
@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # The access log carries the URL's query string and the request body only when this is on.
     log_queries: bool = False
     # On SIGTERM, requests in flight get this long to finish before they are cancelled.
-    shutdown_grace_s: float = Field(30.0, gt=0, le=600)
+    shutdown_grace_s: int = Field(30, ge=1, le=600)
 
     @field_validator("api_key", mode="before")
     @classmethod
