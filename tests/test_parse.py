@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from rsa_qa.errors import CorpusError
 from rsa_qa.parse import Document, parse_text
@@ -88,6 +93,74 @@ def test_heading_is_not_joined_to_the_next_paragraph() -> None:
     assert doc.paragraphs[-1].text == "lower-case start of text."
 
 
+def test_a_repeated_number_is_text_and_a_repeated_label_continues_its_section() -> None:
+    doc = parse_text("Title\n\nAbstract: First.\n\n1. Intro\n\n1.1 A\n\nText.\n\n1.1 B\n\nAbstract: Again.\n")
+    assert [s.key for s in doc.sections] == ["front-matter", "abstract", "1", "1.1"]
+    assert any(p.text == "1.1 B" and p.section.key == "1.1" for p in doc.paragraphs)
+    assert [p.text for p in doc.paragraphs if p.section.key == "abstract"] == ["First.", "Again."]
+
+
 def test_empty_document_is_refused() -> None:
     with pytest.raises(CorpusError, match="empty"):
         parse_text("  \n\n ")
+
+
+# Properties on arbitrary text: whatever the PDF extraction hands over, the parser copes.
+
+_WORD = st.from_regex(r"[A-Za-z][a-z]{0,12}", fullmatch=True)
+_FRAGMENTS = st.one_of(
+    st.text(max_size=120),
+    st.sampled_from(
+        [
+            "Title of the article",
+            "1. Introduction",
+            "2 Methods",
+            "2.1 Subsection",
+            "3.4.1 Deeper",
+            "Abstract: An abstract.",
+            "Keywords: one; two",
+            "References",
+            "[1] Author A. A title. Journal, 2020.",
+            "- [2] Author B. Another. 2021.",
+            "DOI: 10.1000/xyz",
+            "e.g. this; i.e. that.",
+            "1" * 5000 + " A heading with a huge number",
+            "[" + "7" * 5000 + "] A reference with a huge number.",
+            "See [" + "3" * 5000 + "].",
+        ]
+    ),
+    st.builds(
+        "{} {}".format, st.from_regex(r"\d{1,6}(\.\d{1,5}){0,6}", fullmatch=True), st.text(max_size=30)
+    ),
+    st.lists(_WORD, min_size=1, max_size=60).map(lambda words: " ".join(words) + "."),
+    st.from_regex(r"\[\d{1,8}(\s*[,;–-]\s*\d{1,8}){0,3}\]", fullmatch=True),
+    st.text(alphabet="!?.,;:-[]()*_\"'“”", min_size=1, max_size=400),
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Zs", "Cc")), min_size=50, max_size=400
+    ),
+)
+# Mostly blank lines, which is how blocks (and so headings and references) are told apart.
+SEPARATORS = st.one_of(
+    st.just("\n\n"), st.sampled_from(["\n", " ", "\n \n", "\r\n\r\n", "\t", "\u2029", "\x0c"])
+)
+ARTICLES = st.lists(st.tuples(_FRAGMENTS, SEPARATORS), max_size=25).map(
+    lambda parts: "".join(text + separator for text, separator in parts)
+)
+
+
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 300)), deadline=None)
+@given(ARTICLES)
+@example("Title\n\n" + "1" * 5000 + " A heading\n\nText.\n\nReferences\n\n[" + "7" * 5000 + "] A ref.\n")
+def test_any_text_parses_into_paragraphs_that_slice_the_source(source: str) -> None:
+    try:
+        doc = parse_text(source)
+    except CorpusError:
+        assert not source.strip()
+        return
+    for paragraph in doc.paragraphs:
+        assert collapse_whitespace(source[paragraph.start : paragraph.end]) == paragraph.text
+        assert paragraph.section in doc.sections
+    for number, reference in doc.references.items():
+        marker = re.match(r"\[(\d+)\]", source[reference.start : reference.end])
+        assert marker and int(marker.group(1)) == number
+    assert len({s.key for s in doc.sections if s.number}) == len([s for s in doc.sections if s.number])

@@ -21,10 +21,12 @@ ABSTRACT = "Abstract"
 KEYWORDS = "Keywords"
 REFERENCES = "References"
 
-_HEADING = re.compile(r"(?P<number>\d+(?:\.\d+)*)\.?\s+(?P<title>\S.*)")
+# Numbers are bounded: section numbers as the API accepts them (schemas.SECTION_PATTERN),
+# reference numbers to five digits; a 5000-digit "number" is text, and int() refuses it.
+_HEADING = re.compile(r"(?P<number>\d{1,3}(?:\.\d{1,3}){0,4})\.?\s+(?P<title>\S.*)")
 _LABELLED = re.compile(r"(?P<label>Abstract|Keywords?)\s*[:.]\s*", re.IGNORECASE)
-_REFERENCE = re.compile(r"(?:[-•*]\s*)?\[(?P<number>\d+)\]\s*(?P<citation>\S.*)", re.DOTALL)
-_REFERENCE_START = re.compile(r"^[ \t]*(?:[-•*][ \t]*)?\[\d+\]", re.MULTILINE)
+_REFERENCE = re.compile(r"(?:[-•*]\s*)?\[(?P<number>\d{1,5})\]\s*(?P<citation>\S.*)", re.DOTALL)
+_REFERENCE_START = re.compile(r"^[ \t]*(?:[-•*][ \t]*)?\[\d{1,5}\]", re.MULTILINE)
 _DOI = re.compile(r"DOI\s*:\s*(?P<doi>\S+)", re.IGNORECASE)
 _SENTENCE_TERMINAL = (".", "?", "!", ":", ".)", '."', ".”")
 _MAX_HEADING_WORDS = 20
@@ -178,6 +180,8 @@ class _Builder:
         if not match or len(text.split()) > _MAX_HEADING_WORDS or text.endswith("."):
             return None
         number = match["number"]
+        if number in self.numbered:
+            return None  # "2.1" again is a line of text, not a second section 2.1
         parent_number = number.rpartition(".")[0]
         if parent_number and parent_number not in self.numbered:
             return None
@@ -195,6 +199,9 @@ class _Builder:
 
     def _open(self, title: str, number: str | None, path: tuple[str, ...] = ()) -> Section:
         key = number if number else title.lower().replace(" ", "-")
+        for seen in self.doc.sections:
+            if seen.key == key:
+                return seen  # a second "Abstract:" continues the first; keys and passage ids stay unique
         section = Section(key=key, number=number, title=title, path=path or (title,))
         self.doc.sections.append(section)
         return section
