@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from conftest import CORPUS, HashEmbedder, assert_error_shape
 from rsa_qa.api import create_app
 from rsa_qa.config import Settings
+from rsa_qa.index import INDEX_FILES
 from rsa_qa.service import Service, rebuild_index
 
 
@@ -153,3 +154,17 @@ def test_reload_requires_the_key_when_one_is_set(tmp_path: Path) -> None:
         assert_error_shape(client.post("/admin/reload"), 401, "unauthorized")
         allowed = client.post("/admin/reload", headers={"Authorization": "Bearer k3y"})
         assert_error_shape(allowed, 409, "reload_failed")
+
+
+@pytest.mark.parametrize("name", INDEX_FILES)
+def test_a_corrupt_index_is_never_served_and_ready_names_the_file(settings: Settings, name: str) -> None:
+    embedder = GatedEmbedder()
+    rebuild_index(settings, embedder, progress=lambda _: None)
+    path = settings.index_dir / name
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with TestClient(create_app(settings, Service(settings, embedder=embedder))) as client:
+        ready = client.get("/ready")
+        assert ready.status_code == 503
+        assert f"{name} fails its checksum" in ready.json()["reason"]
+        assert_error_shape(client.post("/query", json={"query": "IVIG"}), 503, "not_ready")
+        assert_error_shape(client.get("/sections"), 503, "not_ready")

@@ -123,6 +123,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from rsa_qa.api import run_query
     from rsa_qa.schemas import QueryRequest
     from rsa_qa.search import Searcher
@@ -131,8 +133,13 @@ def _query(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         request = QueryRequest(query=args.question, top_k=args.top_k, sections=args.sections)
-    except ValueError as exc:
-        print(f"rsa-qa: error: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if not message.startswith(field):
+            message = f"{field}: {message}"
+        print(f"rsa-qa: error: {message}", file=sys.stderr)
         return 2
     embedder = load_embedder(settings)
     response = run_query(Searcher(open_index(settings, embedder), embedder), request)
