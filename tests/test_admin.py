@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from conftest import CORPUS, HashEmbedder, assert_error_shape
 from rsa_qa.api import create_app
 from rsa_qa.config import Settings
-from rsa_qa.index import INDEX_FILES
+from rsa_qa.index import INDEX_FILES, read_manifest
 from rsa_qa.service import Service, rebuild_index
 
 
@@ -61,7 +61,12 @@ def client(settings: Settings, embedder: GatedEmbedder) -> Iterator[TestClient]:
 def rebuild_changed(settings: Settings, embedder: GatedEmbedder) -> str:
     article = next(settings.corpus_dir.iterdir())
     article.write_text(article.read_text(encoding="utf-8") + "\nA paragraph added later.\n", encoding="utf-8")
-    return rebuild_index(settings, embedder, progress=lambda _: None).version
+    rebuild_index(settings, embedder, progress=lambda _: None)
+    return version_on_disk(settings)
+
+
+def version_on_disk(settings: Settings) -> str:
+    return str(read_manifest(settings.index_dir)["index_version"])
 
 
 def served_version(client: TestClient) -> str:
@@ -142,7 +147,8 @@ def test_reload_after_a_start_without_an_index_makes_it_ready(settings: Settings
     with TestClient(create_app(settings, Service(settings, embedder=embedder))) as client:
         assert client.get("/ready").status_code == 503
         assert_error_shape(client.post("/admin/reload"), 409, "reload_failed")
-        version = rebuild_index(settings, embedder, progress=lambda _: None).version
+        rebuild_index(settings, embedder, progress=lambda _: None)
+        version = version_on_disk(settings)
         body = client.post("/admin/reload").json()
         assert (body["previous_version"], body["index_version"]) == (None, version)
         assert client.get("/ready").status_code == 200

@@ -28,7 +28,7 @@ import pytest
 from conftest import CORPUS
 from rsa_qa.config import Settings
 from rsa_qa.embed import Embedder
-from rsa_qa.index import LoadedIndex
+from rsa_qa.index import LoadedIndex, read_manifest
 from rsa_qa.service import rebuild_index
 
 RSA_QA = str(Path(sys.executable).with_name("rsa-qa"))
@@ -135,18 +135,19 @@ def test_a_rebuild_is_swapped_in_while_requests_run(
 
     with ThreadPoolExecutor(4) as pool:
         askers = [pool.submit(ask) for _ in range(4)]
-        rebuilt = rebuild_index(server.settings, embedder, progress=lambda _: None)
+        rebuild_index(server.settings, embedder, progress=lambda _: None)
+        rebuilt = str(read_manifest(server.settings.index_dir)["index_version"])
         reloaded = httpx.post(f"{server.url}/admin/reload", timeout=60)
         time.sleep(0.5)
         stop.set()
         seen = [answer for asker in askers for answer in asker.result(120)]
     assert reloaded.status_code == 200, reloaded.text
     body = reloaded.json()
-    assert (body["previous_version"], body["index_version"]) == (index.version, rebuilt.version)
-    assert rebuilt.version != index.version
+    assert (body["previous_version"], body["index_version"]) == (index.version, rebuilt)
+    assert rebuilt != index.version
     assert {status for status, _ in seen} == {200}, "no request failed during the swap"
-    assert {version for _, version in seen} <= {index.version, rebuilt.version}
-    server.wait_ready(rebuilt.version, timeout=5)
+    assert {version for _, version in seen} <= {index.version, rebuilt}
+    server.wait_ready(rebuilt, timeout=5)
 
 
 def test_log_lines_carry_request_ids_and_no_question(server: Server) -> None:

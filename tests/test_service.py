@@ -10,7 +10,7 @@ import pytest
 from conftest import CORPUS, HashEmbedder
 from rsa_qa.config import Settings
 from rsa_qa.errors import IndexCorrupt, IndexMismatch, IndexNotFound, RsaQaError
-from rsa_qa.index import INDEX_FILES, MANIFEST
+from rsa_qa.index import INDEX_FILES, MANIFEST, read_manifest
 from rsa_qa.service import Service, rebuild_index
 
 
@@ -21,7 +21,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def build(settings: Settings, embedder: HashEmbedder | None = None) -> str:
-    return rebuild_index(settings, embedder or HashEmbedder(), progress=lambda _: None).version
+    """Build the index and return its version, as written in its manifest."""
+    rebuild_index(settings, embedder or HashEmbedder(), progress=lambda _: None)
+    return str(read_manifest(settings.index_dir)["index_version"])
 
 
 def change_corpus(settings: Settings) -> None:
