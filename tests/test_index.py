@@ -132,8 +132,13 @@ def test_manifest_without_checksums_is_refused(built: Path) -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"files": []}, {"document": []}, {"model": "minilm"}, {"document": {"sections": [1, 2]}}],
-    ids=["files-list", "document-list", "model-string", "sections-ints"],
+    [
+        {"files": []},
+        {"files": dict.fromkeys(INDEX_FILES, 0)},
+        {"model": "minilm"},
+        {"model": {"name": "m", "fingerprint": "f", "dimension": "384"}},
+    ],
+    ids=["files-list", "checksums-ints", "model-string", "dimension-string"],
 )
 def test_malformed_manifest_is_refused_not_raised(built: Path, changes: dict[str, object]) -> None:
     _edit_manifest(built, **changes)
