@@ -98,7 +98,7 @@ class Client(FastHttpUser):
 
     @task(1)
     def too_large(self) -> None:
-        self._post("invalid: 70 KB body", json.dumps({"query": "a" * 70_000}).encode(), 413)
+        self._post("invalid: 300 KB body", json.dumps({"query": "a" * 300_000}).encode(), 413)
 
     @task(1)
     def no_key(self) -> None:

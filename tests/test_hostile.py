@@ -113,6 +113,8 @@ CASES = [
     get("get-query-min-score-nan", "/query?q=IVIG&min_score=nan"),
     get("get-query-too-long", "/query?q=" + "x" * 10_001),
     get("unknown-path", "/etc/passwd", 404, "not_found"),
+    get("static-traversal", "/static/%2e%2e/api.py", 404, "not_found"),
+    get("static-encoded-traversal", "/static/..%2f..%2fpyproject.toml", 404, "not_found"),
     Case("delete-query", "DELETE", "/query", 405, "method_not_allowed", None, {}),
     Case("get-reload", "GET", "/admin/reload", 405, "method_not_allowed", None, {}),
     Case("reload-with-a-path", "POST", "/admin/reload", 422, "validation_error", b'{"index_dir": "/tmp"}'),

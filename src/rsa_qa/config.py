@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
     # Origins allowed to call the API from a browser; empty (the default) sends no CORS headers.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # Larger request bodies are refused with 413 before they are read or parsed.
-    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Larger request bodies are refused with 413 before they are read or parsed. Room for the
+    # largest valid body: a batch of 32 full-length questions written as \uXXXX escapes (~200 KB).
+    max_body_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
     # The access log carries the URL's query string and the request body only when this is on.
     log_queries: bool = False
     # On SIGTERM, requests in flight get this long to finish before they are cancelled.
