@@ -10,13 +10,14 @@ EVAL_PORT ?= 8765
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install index run serve test lint eval lock screenshot clean
+.PHONY: help install index run serve test lint eval load lock screenshot clean
 
 help:
 	@echo "make run     install if needed, build the index if missing or stale, serve on $(HOST):$(PORT)"
 	@echo "make test    install if needed and run the tests"
 	@echo "make index   rebuild index/ from corpus/"
 	@echo "make eval    start the service and score the question sets in eval/"
+	@echo "make load    64 connections for 60 s against a local server: 5xx, drops, p99, memory"
 	@echo "make lint    ruff and mypy"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
 	@echo "make screenshot  retake docs/search-page.png in headless chromium"
@@ -44,8 +45,8 @@ test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples load
+	$(BIN)/ruff format --check src tests examples load
 	$(BIN)/mypy
 
 eval: install
@@ -57,6 +58,14 @@ eval: install
 
 screenshot: install
 	SEARCH_PAGE_SCREENSHOT=docs/search-page.png $(BIN)/pytest -q tests/test_web.py -k expected_section_first
+
+# Bounded: 127.0.0.1 only, LOAD_USERS connections for LOAD_SECONDS, then SIGTERM. Exits 1 on any
+# 5xx, dropped connection or unexpected status. Figures in load/results/report.json.
+LOAD_USERS ?= 64
+LOAD_SECONDS ?= 60
+load: install
+	$(BIN)/rsa-qa index --if-stale
+	$(BIN)/python load/run.py --users $(LOAD_USERS) --seconds $(LOAD_SECONDS)
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
-import pytest
+import os
+from pathlib import Path
 
-from rsa_qa.chunk import SPECIAL_TOKENS, ChunkSettings, Passage, chunk_document
-from rsa_qa.embed import Embedder
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rsa_qa.chunk import SPECIAL_TOKENS, ChunkSettings, Passage, TokenCounter, chunk_document
+from rsa_qa.config import Settings
+from rsa_qa.embed import Embedder, load_tokenizer
+from rsa_qa.errors import CorpusError
 from rsa_qa.parse import Document, parse_text
-from rsa_qa.text import collapse_whitespace
+from rsa_qa.text import collapse_whitespace, normalise
+from test_parse import ARTICLES
 
 SETTINGS = ChunkSettings(max_tokens=254, model_max_tokens=256, embed_section_titles=True)
 
@@ -83,3 +91,44 @@ def test_sentence_longer_than_budget_is_cut_between_words(embedder: Embedder) ->
     assert len(pieces) > 1
     assert all(embedder.count_tokens(p.text) <= 40 for p in pieces)
     assert " ".join(p.text for p in pieces) == words
+
+
+@pytest.fixture(scope="module")
+def count_tokens() -> TokenCounter:
+    tokenizer = load_tokenizer(Path(Settings().model_path))
+    return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+def test_a_word_longer_than_the_budget_is_cut_between_characters(count_tokens: TokenCounter) -> None:
+    word = "0-" * 200  # one "word" of 400 word pieces: punctuation splits it
+    doc = parse_text(f"Title\n\n1. Section\n\n{word}\n")
+    settings = ChunkSettings(max_tokens=16, model_max_tokens=256, embed_section_titles=False)
+    pieces = [p for p in chunk_document(doc, count_tokens, settings) if p.section.number == "1"]
+    assert len(pieces) > 1 and "".join(p.text for p in pieces) == word
+    assert all(count_tokens(p.text) <= 16 for p in pieces)
+
+
+@settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 150)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(source=ARTICLES, max_tokens=st.sampled_from([16, 60, 254]), titles=st.booleans())
+def test_any_text_chunks_within_the_window_and_slices_the_source(
+    count_tokens: TokenCounter, source: str, max_tokens: int, titles: bool
+) -> None:
+    try:
+        doc = parse_text(source)
+    except CorpusError:
+        return
+    chunking = ChunkSettings(max_tokens=max_tokens, model_max_tokens=256, embed_section_titles=titles)
+    passages = chunk_document(doc, count_tokens, chunking)
+    assert len({p.id for p in passages}) == len(passages)
+    for passage in passages:
+        assert passage.text and collapse_whitespace(source[passage.start : passage.end]) == passage.text
+        # What the model reads is the normalised text (index.py); it must not be truncated.
+        read = normalise(passage.embedding_text(titles))
+        assert count_tokens(read) + SPECIAL_TOKENS <= chunking.model_max_tokens, passage.id
+        assert count_tokens(normalise(passage.text)) <= max_tokens, passage.id
+        for start, end in passage.sentences:
+            assert 0 <= start < end <= len(passage.text)

@@ -68,3 +68,19 @@ def test_blank_question_is_refused(settings: Settings) -> None:
     done = run("query", "   ", "--index-dir", str(settings.index_dir))
     assert done.returncode == 2
     assert "blank" in done.stderr
+
+
+def test_undecodable_question_is_one_sentence(settings: Settings) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates; they are refused, not crashed on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSA_QA_")}
+    done = subprocess.run(
+        [RSA_QA, "query", b"IVIG \xff", "--index-dir", str(settings.index_dir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert done.stderr.decode().strip() == (
+        "rsa-qa: error: query contains an unpaired UTF-16 surrogate; send valid Unicode text"
+    )

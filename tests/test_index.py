@@ -12,7 +12,17 @@ from rsa_qa.chunk import ChunkSettings
 from rsa_qa.config import Settings
 from rsa_qa.embed import Embedder
 from rsa_qa.errors import IndexCorrupt, IndexMismatch, IndexNotFound
-from rsa_qa.index import MANIFEST, PASSAGE_VECTORS, PASSAGES, LoadedIndex, build_index, is_fresh, load_index
+from rsa_qa.index import (
+    INDEX_FILES,
+    MANIFEST,
+    PASSAGE_VECTORS,
+    PASSAGES,
+    LoadedIndex,
+    build_index,
+    is_fresh,
+    load_index,
+)
+from rsa_qa.service import open_index
 
 CHUNKING = ChunkSettings(max_tokens=254, model_max_tokens=256, embed_section_titles=True)
 
@@ -82,11 +92,57 @@ def test_other_package_version_is_refused(built: Path, corpus: Path) -> None:
         load_index(built, corpus)
 
 
-@pytest.mark.parametrize("name", [PASSAGES, PASSAGE_VECTORS])
+@pytest.mark.parametrize("name", INDEX_FILES)
 def test_truncated_file_is_refused_naming_it(built: Path, name: str) -> None:
     path = built / name
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(IndexCorrupt, match=name):
+    with pytest.raises(IndexCorrupt, match=f"{name} fails its checksum"):
+        load_index(built)
+
+
+@pytest.mark.parametrize("name", INDEX_FILES)
+def test_flipped_byte_is_refused_naming_it(built: Path, name: str) -> None:
+    path = built / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match=f"{name} fails its checksum"):
+        load_index(built)
+
+
+@pytest.mark.parametrize("name", INDEX_FILES)
+def test_missing_file_is_refused_naming_it(built: Path, name: str) -> None:
+    (built / name).unlink()
+    with pytest.raises(IndexCorrupt, match=f"{name} is missing"):
+        load_index(built)
+
+
+def _edit_manifest(index_dir: Path, **changes: object) -> None:
+    manifest = json.loads((index_dir / MANIFEST).read_text())
+    manifest.update(changes)
+    (index_dir / MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_manifest_without_checksums_is_refused(built: Path) -> None:
+    """Checksums are not optional: without them a truncated file could load."""
+    _edit_manifest(built, files={})
+    with pytest.raises(IndexCorrupt, match=f"no checksum for {PASSAGES}"):
+        load_index(built)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"files": []},
+        {"files": dict.fromkeys(INDEX_FILES, 0)},
+        {"model": "minilm"},
+        {"model": {"name": "m", "fingerprint": "f", "dimension": "384"}},
+    ],
+    ids=["files-list", "checksums-ints", "model-string", "dimension-string"],
+)
+def test_malformed_manifest_is_refused_not_raised(built: Path, changes: dict[str, object]) -> None:
+    _edit_manifest(built, **changes)
+    with pytest.raises(IndexCorrupt, match="make index"):
         load_index(built)
 
 
@@ -115,3 +171,9 @@ def test_fresh_index_is_fresh(settings: Settings, index: LoadedIndex) -> None:
     assert is_fresh(settings.index_dir, settings.corpus_dir, Path(settings.model_path), CHUNKING)
     other = ChunkSettings(max_tokens=128, model_max_tokens=256, embed_section_titles=True)
     assert not is_fresh(settings.index_dir, settings.corpus_dir, Path(settings.model_path), other)
+
+
+def test_the_service_refuses_an_index_chunked_otherwise(built: Path, corpus: Path) -> None:
+    settings = Settings(index_dir=built, corpus_dir=corpus, chunk_max_tokens=128)
+    with pytest.raises(IndexMismatch, match="other chunking settings"):
+        open_index(settings, HashEmbedder())

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from rsa_qa.errors import CorpusError
 from rsa_qa.parse import Document, parse_text
@@ -86,6 +90,15 @@ def test_heading_is_not_joined_to_the_next_paragraph() -> None:
     doc = parse_text("Title\n\n1. Introduction\n\nlower-case start of text.\n")
     assert [s.number for s in doc.sections if s.number] == ["1"]
     assert doc.paragraphs[-1].text == "lower-case start of text."
+
+
+def test_repeated_headings_keep_section_keys_unique() -> None:
+    """Passage ids are made from section keys: two sections with one key would share ids."""
+    doc = parse_text("Title\n\nAbstract: First.\n\n1. Intro\n\n1.1 A\n\nText.\n\n1.1 B\n\nAbstract: Again.\n")
+    keys = [s.key for s in doc.sections]
+    assert len(keys) == len(set(keys))
+    texts = {p.text: p.section.key for p in doc.paragraphs}
+    assert texts["First."].startswith("abstract") and texts["Again."].startswith("abstract")
 
 
 def test_empty_document_is_refused() -> None:
@@ -195,3 +208,64 @@ def test_doi_url_and_year_in_front_matter() -> None:
     )
     assert doc.doi == "10.1000/xyz123"
     assert doc.year == "2021"
+
+
+# Properties on arbitrary text: whatever the PDF extraction hands over, the parser copes.
+
+_WORD = st.from_regex(r"[A-Za-z][a-z]{0,12}", fullmatch=True)
+_FRAGMENTS = st.one_of(
+    st.text(max_size=120),
+    st.sampled_from(
+        [
+            "Title of the article",
+            "1. Introduction",
+            "2 Methods",
+            "2.1 Subsection",
+            "3.4.1 Deeper",
+            "Abstract: An abstract.",
+            "Keywords: one; two",
+            "References",
+            "[1] Author A. A title. Journal, 2020.",
+            "- [2] Author B. Another. 2021.",
+            "DOI: 10.1000/xyz",
+            "e.g. this; i.e. that.",
+            "1" * 5000 + " A heading with a huge number",
+            "[" + "7" * 5000 + "] A reference with a huge number.",
+            "See [" + "3" * 5000 + "].",
+        ]
+    ),
+    st.builds(
+        "{} {}".format, st.from_regex(r"\d{1,6}(\.\d{1,5}){0,6}", fullmatch=True), st.text(max_size=30)
+    ),
+    st.lists(_WORD, min_size=1, max_size=60).map(lambda words: " ".join(words) + "."),
+    st.from_regex(r"\[\d{1,8}(\s*[,;–-]\s*\d{1,8}){0,3}\]", fullmatch=True),
+    st.text(alphabet="!?.,;:-[]()*_\"'“”", min_size=1, max_size=400),
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Zs", "Cc")), min_size=50, max_size=400
+    ),
+)
+# Mostly blank lines, which is how blocks (and so headings and references) are told apart.
+SEPARATORS = st.one_of(
+    st.just("\n\n"), st.sampled_from(["\n", " ", "\n \n", "\r\n\r\n", "\t", "\u2029", "\x0c"])
+)
+ARTICLES = st.lists(st.tuples(_FRAGMENTS, SEPARATORS), max_size=25).map(
+    lambda parts: "".join(text + separator for text, separator in parts)
+)
+
+
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", 300)), deadline=None)
+@given(ARTICLES)
+@example("Title\n\n" + "1" * 5000 + " A heading\n\nText.\n\nReferences\n\n[" + "7" * 5000 + "] A ref.\n")
+def test_any_text_parses_into_paragraphs_that_slice_the_source(source: str) -> None:
+    try:
+        doc = parse_text(source)
+    except CorpusError:
+        assert not source.strip()
+        return
+    for paragraph in doc.paragraphs:
+        assert collapse_whitespace(source[paragraph.start : paragraph.end]) == paragraph.text
+        assert paragraph.section in doc.sections
+    for reference in doc.references.values():
+        assert 0 <= reference.start < reference.end <= len(source)
+        assert reference.citation in collapse_whitespace(source[reference.start : reference.end])
+    assert len({s.key for s in doc.sections}) == len(doc.sections)

@@ -21,9 +21,12 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rsa_qa import __version__
+from rsa_qa.admin import admin_router
 from rsa_qa.chunk import Passage
 from rsa_qa.config import Settings, get_settings
+from rsa_qa.http_errors import error_response
 from rsa_qa.index import DocumentInfo
+from rsa_qa.middleware import install_middleware
 from rsa_qa.schemas import (
     MAX_QUERY_CHARS,
     MAX_TOP_K,
@@ -84,7 +87,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.state.service = service
     _add_routes(app, service)
     _add_chatbot_routes(app, service, settings)
+    app.include_router(admin_router(service))
     _add_error_handlers(app)
+    install_middleware(app, settings)
     return app
 
 
@@ -301,8 +306,7 @@ def _field_of(loc: tuple[Any, ...]) -> str | None:
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    body = ErrorResponse.model_validate({"error": {"code": code, "message": message, "field": field}})
-    return JSONResponse(body.model_dump(), status_code=status)
+    return error_response(status, code, message, field)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -317,6 +321,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
         if first.get("type") == "json_invalid":
             message, field = "the request body is not valid JSON", None
+        elif tuple(first.get("loc", ())) == ("body",):
+            message = "the request body must be a JSON object"
         elif field:
             message = f"{field}: {message}"
         return _error(422, "validation_error", message, field)

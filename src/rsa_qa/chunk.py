@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rsa_qa.citations import cited_numbers
 from rsa_qa.parse import FRONT_MATTER, REFERENCES, Document, Paragraph, Section
-from rsa_qa.text import collapse_whitespace, sentence_spans
+from rsa_qa.text import collapse_whitespace, normalise, sentence_spans
 
 TokenCounter = Callable[[str], int]
 # [CLS] and [SEP] take two places in the model's window.
@@ -92,7 +92,7 @@ def _section_spans(
 def _token_budget(section: Section, count: TokenCounter, settings: ChunkSettings) -> int:
     budget = min(settings.max_tokens, settings.model_max_tokens - SPECIAL_TOKENS)
     if settings.embed_section_titles:
-        title_cost = count(f"{section_context(section)}: ")
+        title_cost = count(normalise(f"{section_context(section)}: "))
         budget = min(budget, settings.model_max_tokens - SPECIAL_TOKENS - title_cost)
     if budget < 8:
         raise ValueError(f"section title {section.label!r} leaves no room for text in the window")
@@ -100,7 +100,9 @@ def _token_budget(section: Section, count: TokenCounter, settings: ChunkSettings
 
 
 def _tokens(doc: Document, span: tuple[int, int], count: TokenCounter) -> int:
-    return count(collapse_whitespace(doc.source[span[0] : span[1]]))
+    # Counted on the normalised text, which is what the model reads (index.py): NFKC can
+    # make one character several word pieces ("½" → "1⁄2").
+    return count(normalise(doc.source[span[0] : span[1]]))
 
 
 def _split_paragraph(
@@ -127,7 +129,11 @@ def _fit_sentence(
         yield span
         return
     sentence = doc.source[span[0] : span[1]]
-    words = [(span[0] + m.start(), span[0] + m.end()) for m in re.finditer(r"\S+", sentence)]
+    words = [
+        piece
+        for m in re.finditer(r"\S+", sentence)
+        for piece in _fit_word(doc, (span[0] + m.start(), span[0] + m.end()), count, budget)
+    ]
     piece_start = words[0][0]
     previous_end = words[0][1]
     for word_start, word_end in words[1:]:
@@ -136,6 +142,25 @@ def _fit_sentence(
             piece_start = word_start
         previous_end = word_end
     yield piece_start, previous_end
+
+
+def _fit_word(
+    doc: Document, span: tuple[int, int], count: TokenCounter, budget: int
+) -> Iterator[tuple[int, int]]:
+    """A "word" longer than the budget (a run of symbols, a long formula) is cut between characters."""
+    start, end = span
+    while end - start > 1 and _tokens(doc, (start, end), count) > budget:
+        # The longest piece from start that fits, by bisection: a word may be thousands of characters.
+        low, high = start + 1, end - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if _tokens(doc, (start, middle), count) <= budget:
+                low = middle
+            else:
+                high = middle - 1
+        yield start, low
+        start = low
+    yield start, end
 
 
 def _pack(

@@ -102,12 +102,28 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import signal
+
     import uvicorn
 
     from rsa_qa.api import create_app
+    from rsa_qa.middleware import configure_logging
+    from rsa_qa.service import Service
 
     settings = _settings(args)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    configure_logging()
+    service = Service(settings)
+    # uvicorn handles SIGINT and SIGTERM (a graceful stop); SIGHUP reloads, as POST /admin/reload.
+    signal.signal(signal.SIGHUP, lambda *_: service.reload_in_background())
+    uvicorn.run(
+        create_app(settings, service),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=None,  # keep configure_logging()'s format, which tags each line with its request
+        access_log=False,  # uvicorn's would log GET /query?q=<the question>; ours leaves it out
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
+    )
     return 0
 
 
@@ -119,6 +135,8 @@ def _mcp(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from rsa_qa.api import run_query
     from rsa_qa.schemas import QueryRequest
     from rsa_qa.search import Searcher
@@ -127,8 +145,13 @@ def _query(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         request = QueryRequest(query=args.question, top_k=args.top_k, sections=args.sections)
-    except ValueError as exc:
-        print(f"rsa-qa: error: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if not message.startswith(field):
+            message = f"{field}: {message}"
+        print(f"rsa-qa: error: {message}", file=sys.stderr)
         return 2
     embedder = load_embedder(settings)
     response = run_query(Searcher(open_index(settings, embedder), embedder), request)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_model_path() -> str:
@@ -21,7 +22,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    port: int = Field(8000, ge=0, le=65535)  # 0: any free port, logged at start
 
     model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
     model_path: str = Field(default_factory=_default_model_path)
@@ -36,6 +37,31 @@ class Settings(BaseSettings):
     default_top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = 50
     max_query_chars: int = 1000
+
+    # Operating limits and security; the README's "Operating it" explains each.
+    # When set, every endpoint but /health requires `Authorization: Bearer <api_key>`.
+    api_key: SecretStr | None = None
+    # Origins allowed to call the API from a browser; empty (the default) sends no CORS headers.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Larger request bodies are refused with 413 before they are read or parsed. Room for the
+    # largest valid body: a batch of 32 full-length questions written as \uXXXX escapes (~200 KB).
+    max_body_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # The access log carries the URL's query string and the request body only when this is on.
+    log_queries: bool = False
+    # On SIGTERM, requests in flight get this long to finish before they are cancelled.
+    shutdown_grace_s: int = Field(30, ge=1, le=600)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_no_key(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ re-embeds only the documents whose content changed since the previous index.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import sys
@@ -44,6 +45,7 @@ PASSAGES = "passages.jsonl"
 PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentences.npy"
 SENTENCE_ROWS = "sentences.json"
+INDEX_FILES = (PASSAGES, PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS)
 EMBED_BATCH = 256
 Progress = Callable[[str], None]
 
@@ -322,10 +324,7 @@ def _write(directory: Path, manifest: dict[str, Any], parts: list[_Part]) -> Non
     rows = [[row, s, e] for row, passage in enumerate(passages) for s, e in passage.sentences]
     (directory / SENTENCE_ROWS).write_text(json.dumps(rows), encoding="utf-8")
     (directory / "README.md").write_text(__doc__ or "", encoding="utf-8")
-    manifest["files"] = {
-        name: _sha256(directory / name)
-        for name in (PASSAGES, PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS)
-    }
+    manifest["files"] = {name: _sha256(directory / name) for name in INDEX_FILES}
     (directory / MANIFEST).write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
@@ -407,46 +406,63 @@ def is_fresh(index_dir: Path, corpus_dir: Path, model_path: Path, chunking: Chun
     try:
         manifest = read_manifest(index_dir)
         check_fresh(manifest, corpus_dir, model_fingerprint(model_path), chunking)
-        _verify_files(index_dir, manifest)
-    except (RsaQaError, KeyError):
+        _read_verified(index_dir, manifest)
+    except (RsaQaError, KeyError, TypeError, AttributeError, OSError):
         return False
     return True
 
 
-def _verify_files(index_dir: Path, manifest: dict[str, Any]) -> None:
-    for name, expected in manifest.get("files", {}).items():
+def _read_verified(index_dir: Path, manifest: dict[str, Any]) -> dict[str, bytes]:
+    """Every index file's bytes, each checked against the manifest.
+
+    What is parsed afterwards is exactly what was checked: a rebuild that swaps the
+    directory while this runs makes a checksum fail instead of mixing two indexes.
+    """
+    checksums = manifest.get("files")
+    if not isinstance(checksums, dict):
+        raise IndexCorrupt(f"{index_dir / MANIFEST} lists no file checksums: {REBUILD_HINT}")
+    contents = {}
+    for name in INDEX_FILES:
         path = index_dir / name
-        if not path.is_file():
-            raise IndexCorrupt(f"{path} is missing: {REBUILD_HINT}")
-        if _sha256(path) != expected:
+        if name not in checksums:
+            raise IndexCorrupt(f"{index_dir / MANIFEST} has no checksum for {name}: {REBUILD_HINT}")
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise IndexCorrupt(f"{path} is missing: {REBUILD_HINT}") from exc
+        if hashlib.sha256(data).hexdigest() != checksums[name]:
             raise IndexCorrupt(f"{path} fails its checksum (truncated or modified): {REBUILD_HINT}")
+        contents[name] = data
+    return contents
 
 
 def load_index(
     index_dir: Path,
     corpus_dir: Path | None = None,
     embedder_fingerprint: str | None = None,
+    chunking: ChunkSettings | None = None,
 ) -> LoadedIndex:
+    """The index in index_dir, whole and checked, or IndexNotFound/IndexCorrupt/IndexMismatch."""
     manifest = read_manifest(index_dir)
     try:
-        check_fresh(manifest, corpus_dir, embedder_fingerprint)
-        _verify_files(index_dir, manifest)
-        return _read(index_dir, manifest)
+        check_fresh(manifest, corpus_dir, embedder_fingerprint, chunking)
+        return _read(index_dir, manifest, _read_verified(index_dir, manifest))
     except KeyError as exc:
         raise IndexCorrupt(f"{index_dir / MANIFEST} lacks {exc}: {REBUILD_HINT}") from exc
-    except (OSError, ValueError, RuntimeError, TypeError) as exc:
+    # A manifest edited by hand can hold any JSON: whatever it breaks is reported, not raised.
+    except (OSError, ValueError, RuntimeError, TypeError, AttributeError, IndexError) as exc:
         raise IndexCorrupt(f"{index_dir} cannot be read ({exc}): {REBUILD_HINT}") from exc
 
 
-def _read(index_dir: Path, manifest: dict[str, Any]) -> LoadedIndex:
-    records = [json.loads(line) for line in (index_dir / PASSAGES).read_text(encoding="utf-8").splitlines()]
+def _read(index_dir: Path, manifest: dict[str, Any], contents: dict[str, bytes]) -> LoadedIndex:
+    records = [json.loads(line) for line in contents[PASSAGES].decode("utf-8").splitlines()]
     passages = [_passage_from_record(r) for r in records]
-    vectors = faiss.read_index(str(index_dir / PASSAGE_VECTORS))
-    sentence_vectors = np.load(index_dir / SENTENCE_VECTORS, allow_pickle=False)
-    rows = [SentenceRow(*r) for r in json.loads((index_dir / SENTENCE_ROWS).read_text(encoding="utf-8"))]
+    vectors = faiss.deserialize_index(np.frombuffer(contents[PASSAGE_VECTORS], dtype=np.uint8))
+    sentence_vectors = np.load(io.BytesIO(contents[SENTENCE_VECTORS]), allow_pickle=False)
+    rows = [SentenceRow(*r) for r in json.loads(contents[SENTENCE_ROWS].decode("utf-8"))]
     if vectors.ntotal != len(passages) or vectors.d != manifest["model"]["dimension"]:
         raise IndexCorrupt(f"{index_dir / PASSAGE_VECTORS} does not match {PASSAGES}: {REBUILD_HINT}")
-    if len(sentence_vectors) != len(rows):
+    if sentence_vectors.ndim != 2 or sentence_vectors.shape != (len(rows), vectors.d):
         raise IndexCorrupt(f"{index_dir / SENTENCE_VECTORS} does not match {SENTENCE_ROWS}: {REBUILD_HINT}")
     documents = {record["id"]: _document_from_record(record) for record in manifest["documents"]}
     return LoadedIndex(index_dir, manifest, documents, passages, vectors, sentence_vectors, rows)

@@ -257,6 +257,8 @@ class _Builder:
         if not match or len(text.split()) > _MAX_HEADING_WORDS or text.endswith("."):
             return None
         number = match["number"]
+        if number in self.numbered:
+            return None  # "2.1" again is a line of text, not a second section 2.1
         parent_number = number.rpartition(".")[0]
         if parent_number and parent_number not in self.numbered:
             return None

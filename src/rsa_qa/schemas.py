@@ -39,6 +39,9 @@ class _Model(BaseModel):
 
 
 class QueryRequest(_Model):
+    # Strict: `"top_k": true` or `"5"` is a wrong type, not a number to guess at.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     query: str = Field(
         description=f"The question, 1–{MAX_QUERY_CHARS} characters after surrounding whitespace is stripped.",
         examples=["What daily IVIG dose did Carp give?"],
@@ -70,6 +73,8 @@ class QueryRequest(_Model):
             raise ValueError(f"query is {len(stripped)} characters; the limit is {MAX_QUERY_CHARS}")
         if "\x00" in stripped:
             raise ValueError("query contains a NUL character")
+        if any("\ud800" <= c <= "\udfff" for c in stripped):
+            raise ValueError("query contains an unpaired UTF-16 surrogate; send valid Unicode text")
         return stripped
 
     @field_validator("min_score")
@@ -199,8 +204,19 @@ class Readiness(_Model):
     passages: int | None = None
 
 
+class ReloadResponse(_Model):
+    index_version: str = Field(description="The index now served.")
+    previous_version: str | None = Field(description="The index served before, null if none was.")
+    changed: bool = Field(description="False when the index on disk was the one already served.")
+    passages: int
+    took_ms: float
+
+
 class ErrorDetail(_Model):
-    code: str = Field(description="Machine-readable: validation_error, not_found, not_ready …")
+    code: str = Field(
+        description="Machine-readable: validation_error, not_found, not_ready, unauthorized, "
+        "body_too_large, unsupported_media_type, method_not_allowed, reload_failed, internal_error."
+    )
     message: str
     field: str | None = Field(None, description="The request field at fault, if one is.")
 
