@@ -65,6 +65,14 @@ def test_health_is_open_and_the_key_opens_the_rest(secured: TestClient) -> None:
     assert secured.get("/sections", headers={"Authorization": f"bearer {API_KEY}"}).status_code == 200
 
 
+def test_the_search_page_loads_without_the_key_but_its_queries_need_it(secured: TestClient) -> None:
+    page = secured.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert secured.get("/static/app.js").status_code == 200
+    assert secured.get("/static/../openapi.json").status_code in (401, 404)
+    assert_error_shape(secured.get("/query?q=IVIG"), 401, "unauthorized")
+
+
 def test_auth_is_checked_before_the_body_is_read(secured: TestClient) -> None:
     response = secured.post("/query", content=b"x" * (Settings().max_body_bytes + 1), headers=JSON)
     assert_error_shape(response, 401, "unauthorized")

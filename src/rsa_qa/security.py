@@ -20,7 +20,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rsa_qa.config import Settings
 from rsa_qa.http_errors import ERROR_CONTENT, error_response
 
-PUBLIC_PATHS = frozenset({"/health"})
+# The search page and its static files hold no data: they stay open so a browser can load
+# them, and the page asks for the key when the API answers 401.
+PUBLIC_PATHS = frozenset({"/health", "/"})
+PUBLIC_PREFIXES = ("/static/",)
 
 
 def add_auth_and_cors(app: FastAPI, settings: Settings) -> None:
@@ -38,8 +41,12 @@ def add_auth_and_cors(app: FastAPI, settings: Settings) -> None:
         )
 
 
+def _is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
 class BearerAuth:
-    """401 unless the request carries the API key; /health stays open for liveness probes."""
+    """401 unless the request carries the API key; /health (liveness) and the page stay open."""
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
@@ -48,7 +55,7 @@ class BearerAuth:
         self._expected = hashlib.sha256(api_key.encode()).digest()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] not in ("http", "websocket") or _is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")

@@ -17,8 +17,21 @@ function element(tag, className, text) {
   return node;
 }
 
-async function getJSON(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
+const KEY_STORE = "rsa-qa-api-key";
+
+// When the service requires an API key (RSA_QA_API_KEY), ask for it once per tab.
+async function getJSON(url, retried = false) {
+  const headers = { Accept: "application/json" };
+  const key = sessionStorage.getItem(KEY_STORE);
+  if (key) headers.Authorization = `Bearer ${key}`;
+  const response = await fetch(url, { headers });
+  if (response.status === 401 && !retried) {
+    const entered = window.prompt("This service needs an API key:");
+    if (entered) {
+      sessionStorage.setItem(KEY_STORE, entered.trim());
+      return getJSON(url, true);
+    }
+  }
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const message = body && body.error ? body.error.message : `the service answered ${response.status}`;
