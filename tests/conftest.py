@@ -48,12 +48,12 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(session_dir: Path) -> Settings:
-    return Settings(corpus_dir=CORPUS, index_dir=session_dir / "index")
+    return Settings(corpus_dir=CORPUS, index_dir=session_dir / "index", cache_dir=ROOT / ".cache")
 
 
 @pytest.fixture(scope="session")
 def embedder(settings: Settings) -> Embedder:
-    return load_embedder(settings)
+    return load_embedder(settings, export_if_missing=True)
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +77,7 @@ class HashEmbedder:
     """Deterministic stand-in for plumbing tests: vectors from a hash of the text."""
 
     name = "hash-embedder"
+    backend = "hash"
     dimension = 16
 
     def __init__(self, fail_on: str | None = None) -> None:

@@ -66,7 +66,7 @@ def test_changed_corpus_is_refused_as_stale(built: Path, corpus: Path, hash_embe
     article.write_text(article.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
     with pytest.raises(IndexMismatch, match="make index"):
         load_index(built, corpus, hash_embedder.fingerprint())
-    assert not is_fresh(built, corpus, Path(Settings().model_path), CHUNKING)
+    assert not is_fresh(built, corpus, HashEmbedder().fingerprint(), CHUNKING)
 
 
 def test_other_model_is_refused(built: Path, corpus: Path) -> None:
@@ -110,7 +110,11 @@ def test_failed_build_keeps_the_previous_index(built: Path, corpus: Path) -> Non
     assert sorted(p.name for p in built.parent.iterdir()) == ["corpus", "index"], "no staging dir left"
 
 
-def test_fresh_index_is_fresh(settings: Settings, index: LoadedIndex) -> None:
-    assert is_fresh(settings.index_dir, settings.corpus_dir, Path(settings.model_path), CHUNKING)
+def test_fresh_index_is_fresh(settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
+    assert is_fresh(
+        settings.index_dir, settings.corpus_dir, embedder.fingerprint(), CHUNKING, embedder.backend
+    )
     other = ChunkSettings(max_tokens=128, model_max_tokens=256, embed_section_titles=True)
-    assert not is_fresh(settings.index_dir, settings.corpus_dir, Path(settings.model_path), other)
+    assert not is_fresh(
+        settings.index_dir, settings.corpus_dir, embedder.fingerprint(), other, embedder.backend
+    )

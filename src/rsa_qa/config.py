@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,35 @@ class Settings(BaseSettings):
     # Measured with `make eval`: whole paragraphs up to the model's window rank best.
     chunk_max_tokens: int = Field(254, ge=16, le=254)
     embed_section_titles: bool = True
+
+    # Which runtime computes the vectors (passages at index time, questions at query time;
+    # the index records it and the server refuses a mismatch). `onnx` gives the torch
+    # vectors exactly (cosine 1.0000) at about half the time (`make bench`); `onnx-int8`
+    # is faster still but only close (cosine ≥ 0.994) and ranks some own.jsonl questions
+    # differently, so it is an option, not the default.
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    # ONNX exports of the model, made by `rsa-qa index`, live here (not in git).
+    cache_dir: Path = Path(".cache")
+    # Threads for one model call. On two cores, one thread for the model leaves the other
+    # to the event loop, the searches and the JSON; a second intra-op thread barely
+    # shortens a short question and costs more than it gives under load.
+    inference_threads: int = Field(1, ge=1, le=64)
+
+    # Concurrent questions are embedded together: a batch closes when it is full, when no
+    # further question arrived while the event loop went round once, or after this long.
+    batch_max_size: int = Field(16, ge=1, le=256)
+    batch_max_wait_ms: float = Field(2.0, ge=0.0, le=50.0)
+    # Least-recently-used caches of question vectors and of whole responses (0 turns off).
+    cache_size: int = Field(2048, ge=0)
+
+    # From this many passages on, passages are found with an approximate (HNSW) index and
+    # only the best candidates are scored in full; below it everything is scored exactly.
+    ann_min_passages: int = Field(50_000, ge=1)
+    hnsw_m: int = Field(32, ge=4, le=128)
+    hnsw_ef_construction: int = Field(80, ge=8)
+    hnsw_ef_search: int = Field(64, ge=8)
+    # Passages scored in full per question on a large index: the dense and the BM25 best.
+    search_candidates: int = Field(200, ge=10)
 
     default_top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = 50

@@ -1,7 +1,8 @@
 """Build, save and load the index directory.
 
     index/
-      manifest.json      what the index was built from, and a sha256 of every file below
+      manifest.json      what the index was built from (model, embedding backend, chunking,
+                         corpus), and a sha256 of every file below
       passages.jsonl     the passages, one JSON object a line, in index order
       passages.faiss     FAISS inner-product index of unit-length passage vectors
       sentences.npy      unit-length vectors of every sentence (for highlights and scoring)
@@ -29,7 +30,7 @@ import numpy as np
 
 from rsa_qa import __version__
 from rsa_qa.chunk import ChunkSettings, Passage, chunk_document
-from rsa_qa.embed import Embedder, model_fingerprint
+from rsa_qa.embed import Embedder
 from rsa_qa.errors import REBUILD_HINT, CorpusError, IndexCorrupt, IndexMismatch, IndexNotFound
 from rsa_qa.parse import Document, Reference, Section, parse_file
 from rsa_qa.text import normalise
@@ -105,7 +106,7 @@ def build_index(
     passages = chunk_document(document, embedder.count_tokens, chunking)
     progress(f"{len(document.sections)} sections, {len(passages)} passages")
     texts = [normalise(p.embedding_text(chunking.embed_section_titles)) for p in passages]
-    progress(f"embedding {len(texts)} passages with {embedder.name}")
+    progress(f"embedding {len(texts)} passages with {embedder.name} ({embedder.backend})")
     passage_vectors = embedder.encode(texts)
     sentence_rows = [
         SentenceRow(row, start, end)
@@ -127,7 +128,9 @@ def build_index(
     progress(
         f"index {manifest['index_version']} written to {index_dir} in {time.perf_counter() - started:.1f}s"
     )
-    return load_index(index_dir, embedder_fingerprint=manifest["model"]["fingerprint"])
+    return load_index(
+        index_dir, embedder_fingerprint=manifest["model"]["fingerprint"], backend=embedder.backend
+    )
 
 
 def _manifest(
@@ -142,6 +145,7 @@ def _manifest(
         "package_version": __version__,
         "model": {
             "name": embedder.name,
+            "backend": embedder.backend,
             "fingerprint": embedder.fingerprint(),
             "dimension": embedder.dimension,
         },
@@ -261,24 +265,44 @@ def check_fresh(
     corpus_dir: Path | None,
     embedder_fingerprint: str | None,
     chunking: ChunkSettings | None = None,
+    backend: str | None = None,
 ) -> None:
-    """Raise IndexMismatch when the index was built from something other than what is here."""
+    """Raise IndexMismatch when the index was built from something other than what is here.
+
+    Passage vectors and question vectors must come from the same model through the same
+    backend: the backends agree closely, not exactly, so a mix is refused as stale.
+    """
     if manifest.get("package_version") != __version__:
         raise IndexMismatch(
             f"index built by rsa-qa {manifest.get('package_version')}, this is {__version__}: {REBUILD_HINT}"
         )
+    built_with = manifest["model"].get("backend", "torch")
+    if backend is not None and built_with != backend:
+        raise IndexMismatch(
+            f"index embedded with the {built_with} backend, the settings ask for {backend} "
+            f"(RSA_QA_EMBEDDING_BACKEND): {REBUILD_HINT}"
+        )
     if embedder_fingerprint is not None and manifest["model"]["fingerprint"] != embedder_fingerprint:
-        raise IndexMismatch(f"index built with another embedding model: {REBUILD_HINT}")
+        raise IndexMismatch(f"index built with another embedding model or export of it: {REBUILD_HINT}")
     if chunking is not None and manifest.get("chunking") != chunking.as_dict():
         raise IndexMismatch(f"index built with other chunking settings: {REBUILD_HINT}")
     if corpus_dir is not None and corpus_dir.is_dir() and manifest["corpus_hash"] != corpus_hash(corpus_dir):
         raise IndexMismatch(f"index is stale: {corpus_dir} changed since it was built; {REBUILD_HINT}")
 
 
-def is_fresh(index_dir: Path, corpus_dir: Path, model_path: Path, chunking: ChunkSettings) -> bool:
+def is_fresh(
+    index_dir: Path,
+    corpus_dir: Path,
+    embedder_fingerprint: str | None,
+    chunking: ChunkSettings,
+    backend: str | None = None,
+) -> bool:
+    """True when load_index would accept the index; a None fingerprint (no export yet) is stale."""
+    if embedder_fingerprint is None:
+        return False
     try:
         manifest = read_manifest(index_dir)
-        check_fresh(manifest, corpus_dir, model_fingerprint(model_path), chunking)
+        check_fresh(manifest, corpus_dir, embedder_fingerprint, chunking, backend)
         _verify_files(index_dir, manifest)
     except (IndexNotFound, IndexCorrupt, IndexMismatch, KeyError):
         return False
@@ -298,10 +322,11 @@ def load_index(
     index_dir: Path,
     corpus_dir: Path | None = None,
     embedder_fingerprint: str | None = None,
+    backend: str | None = None,
 ) -> LoadedIndex:
     manifest = read_manifest(index_dir)
     try:
-        check_fresh(manifest, corpus_dir, embedder_fingerprint)
+        check_fresh(manifest, corpus_dir, embedder_fingerprint, backend=backend)
         _verify_files(index_dir, manifest)
         return _read(index_dir, manifest)
     except KeyError as exc:
