@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -22,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rsa_qa import __version__
 from rsa_qa.chunk import Passage
 from rsa_qa.config import Settings, get_settings
+from rsa_qa.querying import response_key
 from rsa_qa.schemas import (
     MAX_QUERY_CHARS,
     MAX_TOP_K,
@@ -104,12 +106,12 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         return JSONResponse(body.model_dump())
 
     @app.post("/query", response_model=QueryResponse, tags=["search"])
-    def query(request: QueryRequest) -> QueryResponse:
+    async def query(request: QueryRequest) -> QueryResponse:
         """The passages that best answer the question, verbatim, with section and citations."""
-        return run_query(_searcher(service), request)
+        return await answer(service, request)
 
     @app.get("/query", response_model=QueryResponse, tags=["search"])
-    def query_get(
+    async def query_get(
         q: Annotated[str, Query(description="The question.", max_length=10 * MAX_QUERY_CHARS)],
         top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 5,
         sections: Annotated[list[str] | None, Query(description="Repeat for several sections.")] = None,
@@ -123,7 +125,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             )
         except ValidationError as exc:
             raise RequestValidationError(_rename_query_field(exc.errors())) from exc
-        return run_query(_searcher(service), request)
+        return await answer(service, request)
 
     @app.get("/sections", response_model=SectionsResponse, tags=["article"])
     def sections() -> SectionsResponse:
@@ -161,22 +163,52 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         )
 
 
-def run_query(searcher: Searcher, request: QueryRequest) -> QueryResponse:
+async def answer(service: Service, request: QueryRequest) -> QueryResponse:
+    """run_query for the server: from the cache, or with the question embedded in a micro-batch.
+
+    The model runs outside the event loop (querying.py); the search itself takes well
+    under a millisecond on the article, so it runs here rather than paying a thread hop.
+    """
     started = time.perf_counter()
-    options = SearchOptions(
+    searcher = _searcher(service)
+    key = response_key(request.query, search_options(request), searcher.index.version)
+    cached = service.queries.responses.get(key)
+    if cached is not None:
+        return cached.model_copy(update={"took_ms": _elapsed_ms(started)})
+    vector = await service.queries.vector(searcher, request.query)
+    response = run_query(searcher, request, query_vector=vector, started=started)
+    service.queries.responses.put(key, response)
+    return response
+
+
+def search_options(request: QueryRequest) -> SearchOptions:
+    return SearchOptions(
         top_k=request.top_k,
         sections=tuple(request.sections) if request.sections else None,
         min_score=request.min_score,
         expand=request.expand,
     )
-    found = searcher.search(request.query, options)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def run_query(
+    searcher: Searcher,
+    request: QueryRequest,
+    query_vector: np.ndarray | None = None,
+    started: float | None = None,
+) -> QueryResponse:
+    started = time.perf_counter() if started is None else started
+    found = searcher.search(request.query, search_options(request), query_vector=query_vector)
     return QueryResponse(
         query=request.query,
         results=[_result(searcher, hit) for hit in found.hits],
         in_scope=found.scope.in_scope,
         reason=found.scope.reason,
         index_version=searcher.index.version,
-        took_ms=round((time.perf_counter() - started) * 1000, 3),
+        took_ms=_elapsed_ms(started),
     )
 
 

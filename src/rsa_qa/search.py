@@ -104,6 +104,17 @@ class Searcher:
         self.vocabulary = frozenset(self.passage_frequency)
         self._by_id = {p.id: p for p in self.passages}
         self._cites = np.array([1.0 if p.references else 0.0 for p in self.passages], dtype=np.float32)
+        # Worked out once here rather than on every question.
+        self._folded_texts = [normalise(p.text) for p in self.passages]
+        self._sentence_terms = [
+            frozenset(search_terms(self.passages[r.passage].text[r.start : r.end]))
+            for r in index.sentence_rows
+        ]
+        self._passage_sentences: list[list[int]] = [[] for _ in self.passages]
+        for row, sentence in enumerate(index.sentence_rows):
+            self._passage_sentences[sentence.passage].append(row)
+        self._ids = [p.id for p in self.passages]
+        self._position = {p.id: i for i, p in enumerate(self.passages)}
 
     def passage_by_id(self, passage_id: str) -> Passage | None:
         return self._by_id.get(passage_id)
@@ -132,7 +143,7 @@ class Searcher:
         selected = [i for i in ranked if self._section_allowed(i, options.sections)]
         if options.min_score is not None:
             selected = [i for i in selected if scores.fused[i] >= options.min_score]
-        selected = _unique_texts(selected, self.passages)[: options.top_k]
+        selected = _unique_texts(selected, self._folded_texts)[: options.top_k]
         hits = [self._hit(i, rank, scores, terms) for rank, i in enumerate(selected, start=1)]
         return SearchResult(hits=self._expand(hits, options.expand), scope=scope)
 
@@ -158,8 +169,9 @@ class Searcher:
 
     def _rank(self, scores: _Scores) -> list[int]:
         # Sorting by (-score, id) keeps ties in a fixed order between runs.
-        ids = [p.id for p in self.passages]
-        return sorted(range(len(self.passages)), key=lambda i: (-round(float(scores.fused[i]), 6), ids[i]))
+        ids = self._ids
+        rounded = np.round(scores.fused.astype(np.float64), 6).tolist()
+        return sorted(range(len(self.passages)), key=lambda i: (-rounded[i], ids[i]))
 
     def _section_allowed(self, row: int, sections: Sequence[str] | None) -> bool:
         if not sections:
@@ -180,15 +192,15 @@ class Searcher:
 
     def _highlights(self, row: int, sentence_cosines: np.ndarray, terms: list[str]) -> tuple[Highlight, ...]:
         """The passage's sentences that best match the question, in reading order."""
-        rows = np.flatnonzero(self._sentence_passage == row)
-        if len(rows) == 0:
+        rows = self._passage_sentences[row]
+        if not rows:
             return ()
         wanted = set(terms)
         passage = self.passages[row]
         scored = []
         for r in rows:
             sentence = self.index.sentence_rows[r]
-            overlap = len(wanted & set(search_terms(passage.text[sentence.start : sentence.end])))
+            overlap = len(wanted & self._sentence_terms[r])
             coverage = overlap / len(wanted) if wanted else 0.0
             scored.append((float(sentence_cosines[r]) + 0.3 * coverage, sentence))
         scored.sort(key=lambda pair: -pair[0])
@@ -202,7 +214,7 @@ class Searcher:
         if width <= 0:
             return hits
         shown = {h.passage.id for h in hits}
-        position = {p.id: i for i, p in enumerate(self.passages)}
+        position = self._position
         expanded: list[Hit] = []
         for hit in hits:
             expanded.append(hit)
@@ -228,11 +240,11 @@ def section_matches(number: str | None, key: str, wanted: str) -> bool:
     return key == wanted.replace(" ", "-")
 
 
-def _unique_texts(rows: list[int], passages: list[Passage]) -> list[int]:
+def _unique_texts(rows: list[int], folded_texts: list[str]) -> list[int]:
     seen: set[str] = set()
     unique = []
     for row in rows:
-        text = normalise(passages[row].text)
+        text = folded_texts[row]
         if text not in seen:
             seen.add(text)
             unique.append(row)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from rsa_qa.chunk import ChunkSettings
 from rsa_qa.config import Settings
-from rsa_qa.embed import Embedder, create_embedder
+from rsa_qa.embed import Embedder, create_embedder, embedder_fingerprint
 from rsa_qa.errors import RsaQaError
-from rsa_qa.index import LoadedIndex, build_index, load_index
-from rsa_qa.search import Searcher
+from rsa_qa.index import LoadedIndex, build_index, is_fresh, load_index
+from rsa_qa.querying import QueryEngine
+from rsa_qa.search import Searcher, SearchOptions
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +26,34 @@ def chunk_settings(settings: Settings) -> ChunkSettings:
     )
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    return create_embedder(settings.model_path, settings.model_name)
+def load_embedder(settings: Settings, export_if_missing: bool = False) -> Embedder:
+    """The configured embedder; only index builds pass export_if_missing (an export takes seconds)."""
+    return create_embedder(
+        settings.model_path,
+        settings.model_name,
+        backend=settings.embedding_backend,
+        cache_dir=settings.cache_dir,
+        max_tokens=settings.model_max_tokens,
+        threads=settings.inference_threads,
+        export_if_missing=export_if_missing,
+    )
 
 
 def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
-    return load_index(settings.index_dir, settings.corpus_dir, embedder.fingerprint())
+    return load_index(settings.index_dir, settings.corpus_dir, embedder.fingerprint(), embedder.backend)
+
+
+def index_is_fresh(settings: Settings) -> bool:
+    fingerprint = embedder_fingerprint(
+        Path(settings.model_path), settings.embedding_backend, settings.cache_dir
+    )
+    return is_fresh(
+        settings.index_dir,
+        settings.corpus_dir,
+        fingerprint,
+        chunk_settings(settings),
+        settings.embedding_backend,
+    )
 
 
 def rebuild_index(settings: Settings, embedder: Embedder, progress=print) -> LoadedIndex:  # type: ignore[no-untyped-def]
@@ -38,11 +62,18 @@ def rebuild_index(settings: Settings, embedder: Embedder, progress=print) -> Loa
 
 @dataclass
 class Service:
-    """What a running server holds; searcher is None until an index loads, with the reason."""
+    """What a running server holds; searcher is None until an index loads, with the reason.
+
+    Routes read service.searcher once per request, so it can be replaced while serving.
+    """
 
     settings: Settings
     searcher: Searcher | None = None
     not_ready_reason: str | None = "starting"
+    queries: QueryEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queries = QueryEngine(self.settings)
 
     def start(self) -> None:
         started = time.perf_counter()
@@ -50,7 +81,7 @@ class Service:
             embedder = load_embedder(self.settings)
             index = open_index(self.settings, embedder)
             searcher = Searcher(index, embedder)
-            searcher.embed_query("warm-up")  # the first encode is slow; pay for it before ready
+            warm_up(searcher)
         except RsaQaError as exc:
             self.not_ready_reason = str(exc)
             log.error("not ready: %s", exc)
@@ -63,3 +94,18 @@ class Service:
             len(index.passages),
             time.perf_counter() - started,
         )
+
+
+WARM_UP_QUESTIONS = (
+    "warm-up",
+    "What daily dose of intravenous immunoglobulin was given, and for how long, to women with "
+    "recurrent spontaneous abortion who were planning to become pregnant?",
+)
+
+
+def warm_up(searcher: Searcher) -> None:
+    """Run the model and a search before ready: the first calls allocate and are slow."""
+    vectors = searcher.embedder.encode(list(WARM_UP_QUESTIONS))
+    for question, vector in zip(WARM_UP_QUESTIONS, vectors, strict=True):
+        searcher.embed_query(question)
+        searcher.search(question, SearchOptions(), query_vector=vector)
