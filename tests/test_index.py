@@ -118,3 +118,17 @@ def test_fresh_index_is_fresh(settings: Settings, index: LoadedIndex, embedder: 
     assert not is_fresh(
         settings.index_dir, settings.corpus_dir, embedder.fingerprint(), other, embedder.backend
     )
+
+
+def test_a_large_index_is_built_as_hnsw_and_finds_what_flat_finds(
+    corpus: Path, tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    from rsa_qa.vector_index import AnnSettings, index_kind
+
+    built = build_index(corpus, tmp_path / "hnsw", hash_embedder, CHUNKING, ann=AnnSettings(min_passages=10))
+    assert index_kind(built.vectors) == "hnsw"
+    assert built.manifest["vector_index"]["kind"] == "hnsw"
+    flat = build_index(corpus, tmp_path / "flat", hash_embedder, CHUNKING)
+    assert index_kind(flat.vectors) == "flat" and flat.version != built.version
+    queries = hash_embedder.encode(["IVIG", "heparin"])
+    assert np.array_equal(built.vectors.search(queries, 5)[1], flat.vectors.search(queries, 5)[1])

@@ -4,7 +4,8 @@
       manifest.json      what the index was built from (model, embedding backend, chunking,
                          corpus), and a sha256 of every file below
       passages.jsonl     the passages, one JSON object a line, in index order
-      passages.faiss     FAISS inner-product index of unit-length passage vectors
+      passages.faiss     FAISS inner-product index of unit-length passage vectors: flat
+                         (exact), or HNSW from settings.ann_min_passages passages on
       sentences.npy      unit-length vectors of every sentence (for highlights and scoring)
       sentences.json     for each sentence row: passage row, start and end in passage text
       README.md          this description, for whoever opens the folder
@@ -34,6 +35,7 @@ from rsa_qa.embed import Embedder
 from rsa_qa.errors import REBUILD_HINT, CorpusError, IndexCorrupt, IndexMismatch, IndexNotFound
 from rsa_qa.parse import Document, Reference, Section, parse_file
 from rsa_qa.text import normalise
+from rsa_qa.vector_index import AnnSettings, build_vector_index
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -42,6 +44,7 @@ PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentences.npy"
 SENTENCE_ROWS = "sentences.json"
 CORPUS_SUFFIXES = (".txt", ".md")
+DEFAULT_ANN = AnnSettings()
 Progress = Callable[[str], None]
 
 
@@ -99,6 +102,7 @@ def build_index(
     embedder: Embedder,
     chunking: ChunkSettings,
     progress: Progress = lambda _: None,
+    ann: AnnSettings = DEFAULT_ANN,
 ) -> LoadedIndex:
     started = time.perf_counter()
     progress(f"parsing {corpus_dir}")
@@ -117,11 +121,12 @@ def build_index(
     sentence_vectors = embedder.encode(
         [normalise(passages[r.passage].text[r.start : r.end]) for r in sentence_rows]
     )
-    manifest = _manifest(corpus_dir, document, passages, embedder, chunking)
+    manifest = _manifest(corpus_dir, document, passages, embedder, chunking, ann)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building-", dir=index_dir.parent))
     try:
-        _write(staging, manifest, document, passages, passage_vectors, sentence_vectors, sentence_rows)
+        vector_index = build_vector_index(passage_vectors, ann)
+        _write(staging, manifest, document, passages, vector_index, sentence_vectors, sentence_rows)
         _swap_into_place(staging, index_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -139,6 +144,7 @@ def _manifest(
     passages: list[Passage],
     embedder: Embedder,
     chunking: ChunkSettings,
+    ann: AnnSettings,
 ) -> dict[str, Any]:
     identity = {
         "format_version": FORMAT_VERSION,
@@ -151,6 +157,7 @@ def _manifest(
         },
         "normalised_vectors": True,
         "metric": "inner_product",
+        "vector_index": _vector_index_params(ann, len(passages)),
         "chunking": chunking.as_dict(),
         "corpus_hash": corpus_hash(corpus_dir),
         "passage_count": len(passages),
@@ -163,20 +170,24 @@ def _manifest(
     }
 
 
+def _vector_index_params(ann: AnnSettings, passages: int) -> dict[str, Any]:
+    if ann.kind_for(passages) == "flat":
+        return {"kind": "flat"}
+    return {"kind": "hnsw", "m": ann.m, "ef_construction": ann.ef_construction}
+
+
 def _write(
     directory: Path,
     manifest: dict[str, Any],
     document: Document,
     passages: list[Passage],
-    passage_vectors: np.ndarray,
+    vector_index: faiss.Index,
     sentence_vectors: np.ndarray,
     sentence_rows: list[SentenceRow],
 ) -> None:
     lines = [json.dumps(_passage_record(p, document), ensure_ascii=False, sort_keys=True) for p in passages]
     (directory / PASSAGES).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    index = faiss.IndexFlatIP(passage_vectors.shape[1])
-    index.add(passage_vectors)
-    faiss.write_index(index, str(directory / PASSAGE_VECTORS))
+    faiss.write_index(vector_index, str(directory / PASSAGE_VECTORS))
     np.save(directory / SENTENCE_VECTORS, sentence_vectors, allow_pickle=False)
     rows = [[r.passage, r.start, r.end] for r in sentence_rows]
     (directory / SENTENCE_ROWS).write_text(json.dumps(rows), encoding="utf-8")

@@ -14,6 +14,7 @@ from rsa_qa.errors import RsaQaError
 from rsa_qa.index import LoadedIndex, build_index, is_fresh, load_index
 from rsa_qa.querying import QueryEngine
 from rsa_qa.search import Searcher, SearchOptions
+from rsa_qa.vector_index import AnnSettings, set_ef_search
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,23 @@ def load_embedder(settings: Settings, export_if_missing: bool = False) -> Embedd
     )
 
 
+def ann_settings(settings: Settings) -> AnnSettings:
+    return AnnSettings(
+        min_passages=settings.ann_min_passages,
+        m=settings.hnsw_m,
+        ef_construction=settings.hnsw_ef_construction,
+        ef_search=settings.hnsw_ef_search,
+    )
+
+
 def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
-    return load_index(settings.index_dir, settings.corpus_dir, embedder.fingerprint(), embedder.backend)
+    index = load_index(settings.index_dir, settings.corpus_dir, embedder.fingerprint(), embedder.backend)
+    set_ef_search(index.vectors, settings.hnsw_ef_search)
+    return index
+
+
+def open_searcher(settings: Settings, embedder: Embedder) -> Searcher:
+    return Searcher(open_index(settings, embedder), embedder, candidates=settings.search_candidates)
 
 
 def index_is_fresh(settings: Settings) -> bool:
@@ -57,7 +73,14 @@ def index_is_fresh(settings: Settings) -> bool:
 
 
 def rebuild_index(settings: Settings, embedder: Embedder, progress=print) -> LoadedIndex:  # type: ignore[no-untyped-def]
-    return build_index(settings.corpus_dir, settings.index_dir, embedder, chunk_settings(settings), progress)
+    return build_index(
+        settings.corpus_dir,
+        settings.index_dir,
+        embedder,
+        chunk_settings(settings),
+        progress,
+        ann_settings(settings),
+    )
 
 
 @dataclass
@@ -79,8 +102,8 @@ class Service:
         started = time.perf_counter()
         try:
             embedder = load_embedder(self.settings)
-            index = open_index(self.settings, embedder)
-            searcher = Searcher(index, embedder)
+            searcher = open_searcher(self.settings, embedder)
+            index = searcher.index
             warm_up(searcher)
         except RsaQaError as exc:
             self.not_ready_reason = str(exc)
