@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -89,7 +90,7 @@ def _index(args: argparse.Namespace) -> int:
     if args.if_stale and index_is_fresh(settings):
         print(f"{settings.index_dir} is up to date")
         return 0
-    embedder = load_embedder(settings, export_if_missing=True)
+    embedder = load_embedder(settings, export_if_missing=True, threads=os.cpu_count())
     rebuild_index(settings, embedder, progress=lambda line: print(line, flush=True))
     return 0
 

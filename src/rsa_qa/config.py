@@ -54,12 +54,15 @@ class Settings(BaseSettings):
     # Least-recently-used caches of question vectors and of whole responses (0 turns off).
     cache_size: int = Field(2048, ge=0)
 
-    # From this many passages on, passages are found with an approximate (HNSW) index and
-    # only the best candidates are scored in full; below it everything is scored exactly.
+    # The passage vector index by corpus size (vector_index.py; `make bench-scale`): flat
+    # (exact) below ann_min_passages, HNSW below ivf_min_passages, IVF from there on.
     ann_min_passages: int = Field(50_000, ge=1)
+    ivf_min_passages: int = Field(500_000, ge=1)
     hnsw_m: int = Field(32, ge=4, le=128)
     hnsw_ef_construction: int = Field(80, ge=8)
-    hnsw_ef_search: int = Field(64, ge=8)
+    # How wide a search looks; read when the index loads, so no rebuild is needed to tune.
+    hnsw_ef_search: int = Field(128, ge=8)
+    ivf_nprobe: int = Field(32, ge=1)
     # Passages scored in full per question on a large index: the dense and the BM25 best.
     search_candidates: int = Field(200, ge=10)
 

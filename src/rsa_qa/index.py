@@ -171,9 +171,12 @@ def _manifest(
 
 
 def _vector_index_params(ann: AnnSettings, passages: int) -> dict[str, Any]:
-    if ann.kind_for(passages) == "flat":
-        return {"kind": "flat"}
-    return {"kind": "hnsw", "m": ann.m, "ef_construction": ann.ef_construction}
+    kind = ann.kind_for(passages)
+    if kind == "hnsw":
+        return {"kind": kind, "m": ann.m, "ef_construction": ann.ef_construction}
+    if kind == "ivf":
+        return {"kind": kind, "lists": ann.ivf_lists(passages)}
+    return {"kind": kind}
 
 
 def _write(

@@ -145,10 +145,7 @@ class Searcher:
             vocabulary=self.vocabulary,
             passage_frequency=self.passage_frequency,
         )
-        selected = [i for i in ranked if self._section_allowed(int(scores.rows[i]), options.sections)]
-        if options.min_score is not None:
-            selected = [i for i in selected if scores.fused[i] >= options.min_score]
-        selected = _unique_texts(selected, scores.rows, self._folded_texts)[: options.top_k]
+        selected = self._select(ranked, scores, options)
         hits = [self._hit(i, rank, scores, terms) for rank, i in enumerate(selected, start=1)]
         return SearchResult(hits=self._expand(hits, options.expand), scope=scope)
 
@@ -185,6 +182,25 @@ class Searcher:
             coverage.astype(np.float32),
             sentence_cosines,
         )
+
+    def _select(self, ranked: list[int], scores: _Scores, options: SearchOptions) -> list[int]:
+        """The first top_k ranked positions in the wanted sections, above min_score, of distinct text."""
+        selected: list[int] = []
+        seen: set[str] = set()
+        for position in ranked:
+            row = int(scores.rows[position])
+            if not self._section_allowed(row, options.sections):
+                continue
+            if options.min_score is not None and scores.fused[position] < options.min_score:
+                continue
+            text = self._folded_texts[row]
+            if text in seen:
+                continue
+            seen.add(text)
+            selected.append(position)
+            if len(selected) == options.top_k:
+                break
+        return selected
 
     def _candidate_rows(self, vector: np.ndarray, bm25: np.ndarray) -> np.ndarray:
         """The passages nearest the question by the vector index, and those BM25 scores best."""
@@ -277,14 +293,3 @@ def section_matches(number: str | None, key: str, wanted: str) -> bool:
     if number is not None and (number == wanted or number.startswith(wanted + ".")):
         return True
     return key == wanted.replace(" ", "-")
-
-
-def _unique_texts(positions: list[int], rows: np.ndarray, folded_texts: list[str]) -> list[int]:
-    seen: set[str] = set()
-    unique = []
-    for position in positions:
-        text = folded_texts[int(rows[position])]
-        if text not in seen:
-            seen.add(text)
-            unique.append(position)
-    return unique

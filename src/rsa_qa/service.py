@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import faiss
+
 from rsa_qa.chunk import ChunkSettings
 from rsa_qa.config import Settings
 from rsa_qa.embed import Embedder, create_embedder, embedder_fingerprint
@@ -14,7 +16,7 @@ from rsa_qa.errors import RsaQaError
 from rsa_qa.index import LoadedIndex, build_index, is_fresh, load_index
 from rsa_qa.querying import QueryEngine
 from rsa_qa.search import Searcher, SearchOptions
-from rsa_qa.vector_index import AnnSettings, set_ef_search
+from rsa_qa.vector_index import AnnSettings, tune
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +29,18 @@ def chunk_settings(settings: Settings) -> ChunkSettings:
     )
 
 
-def load_embedder(settings: Settings, export_if_missing: bool = False) -> Embedder:
-    """The configured embedder; only index builds pass export_if_missing (an export takes seconds)."""
+def load_embedder(
+    settings: Settings, export_if_missing: bool = False, threads: int | None = None
+) -> Embedder:
+    """The configured embedder; index builds pass export_if_missing (an export takes seconds)
+    and may pass threads (a build has the cores to itself; a server shares them)."""
     return create_embedder(
         settings.model_path,
         settings.model_name,
         backend=settings.embedding_backend,
         cache_dir=settings.cache_dir,
         max_tokens=settings.model_max_tokens,
-        threads=settings.inference_threads,
+        threads=threads or settings.inference_threads,
         export_if_missing=export_if_missing,
     )
 
@@ -43,15 +48,17 @@ def load_embedder(settings: Settings, export_if_missing: bool = False) -> Embedd
 def ann_settings(settings: Settings) -> AnnSettings:
     return AnnSettings(
         min_passages=settings.ann_min_passages,
+        ivf_min_passages=settings.ivf_min_passages,
         m=settings.hnsw_m,
         ef_construction=settings.hnsw_ef_construction,
         ef_search=settings.hnsw_ef_search,
+        nprobe=settings.ivf_nprobe,
     )
 
 
 def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
     index = load_index(settings.index_dir, settings.corpus_dir, embedder.fingerprint(), embedder.backend)
-    set_ef_search(index.vectors, settings.hnsw_ef_search)
+    tune(index.vectors, ann_settings(settings))
     return index
 
 
@@ -100,6 +107,9 @@ class Service:
 
     def start(self) -> None:
         started = time.perf_counter()
+        # One question's vector search is too small to share out: OpenMP threads would only
+        # contend with the event loop and the model for the two cores.
+        faiss.omp_set_num_threads(self.settings.inference_threads)
         try:
             embedder = load_embedder(self.settings)
             searcher = open_searcher(self.settings, embedder)
