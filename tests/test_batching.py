@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import numpy as np
 import pytest
@@ -78,3 +79,25 @@ def test_a_batcher_survives_a_new_event_loop() -> None:
     batcher = EmbeddingBatcher()
     asyncio.run(_embed_all(batcher, embedder, ["one"]))
     assert len(asyncio.run(_embed_all(batcher, embedder, ["two", "three"]))) == 2
+
+
+class MeetingEmbedder(CountingEmbedder):
+    """Each call waits until another call is running beside it (or fails after 5 s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meeting = threading.Barrier(2, timeout=5)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.meeting.wait()
+        return super().encode(texts)
+
+
+def test_two_workers_share_the_waiting_questions_and_run_side_by_side() -> None:
+    embedder = MeetingEmbedder()
+    texts = [f"question {i}" for i in range(8)]
+    vectors = asyncio.run(_embed_all(EmbeddingBatcher(max_size=16, workers=2), embedder, texts))
+    assert embedder.calls == [4, 4]
+    embedder.meeting = threading.Barrier(1)
+    for text, vector in zip(texts, vectors, strict=True):
+        assert np.array_equal(vector, embedder.encode([text])[0])

@@ -35,17 +35,18 @@ class Settings(BaseSettings):
     embed_section_titles: bool = True
 
     # Which runtime computes the vectors (passages at index time, questions at query time;
-    # the index records it and the server refuses a mismatch). `onnx` gives the torch
-    # vectors exactly (cosine 1.0000) at about half the time (`make bench`); `onnx-int8`
-    # is faster still but only close (cosine ≥ 0.994) and ranks some own.jsonl questions
-    # differently, so it is an option, not the default.
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    # the index records it and the server refuses a mismatch). All three pass the parity
+    # test against torch and give the same `make eval` figures; `onnx-int8` (cosine ≥ 0.994
+    # to torch) answers fastest and uses the least memory in `make bench`, `onnx` (cosine
+    # 1.0000) is next, torch last.
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
     # ONNX exports of the model, made by `rsa-qa index`, live here (not in git).
     cache_dir: Path = Path(".cache")
-    # Threads for one model call. On two cores, one thread for the model leaves the other
-    # to the event loop, the searches and the JSON; a second intra-op thread barely
-    # shortens a short question and costs more than it gives under load.
+    # Threads for one model call, and model calls run side by side. A second thread inside
+    # one call barely shortens a short question; two calls side by side embed about twice
+    # as many questions a second on two cores (README, Performance).
     inference_threads: int = Field(1, ge=1, le=64)
+    inference_workers: int = Field(2, ge=1, le=64)
 
     # Concurrent questions are embedded together: a batch closes when it is full, when no
     # further question arrived while the event loop went round once, or after this long.

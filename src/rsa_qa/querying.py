@@ -26,7 +26,9 @@ from rsa_qa.text import normalise
 
 class QueryEngine:
     def __init__(self, settings: Settings) -> None:
-        self.batcher = EmbeddingBatcher(settings.batch_max_size, settings.batch_max_wait_ms)
+        self.batcher = EmbeddingBatcher(
+            settings.batch_max_size, settings.batch_max_wait_ms, workers=settings.inference_workers
+        )
         self.vectors: LRUCache[np.ndarray] = LRUCache(settings.cache_size)
         self.responses: LRUCache[QueryResponse] = LRUCache(settings.cache_size)
 
