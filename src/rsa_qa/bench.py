@@ -126,6 +126,8 @@ def embedding_latencies(
             started = time.perf_counter()
             call(question)
             seconds[name].append(time.perf_counter() - started)
+            if name == "naive":
+                time.sleep(PAUSE_AFTER_NAIVE_S)
     results = {name: _percentiles(values) for name, values in seconds.items()}
     results["naive"]["label"] = "naive: SentenceTransformer(path).encode([q]), torch, its default threads"
     torch_embedder = load_embedder(settings.model_copy(update={"embedding_backend": "torch"}))

@@ -27,7 +27,7 @@ class AnnSettings:
     ivf_min_passages: int = 500_000
     m: int = 32
     ef_construction: int = 80
-    ef_search: int = 128
+    ef_search: int = 256
     nprobe: int = 32
 
     def kind_for(self, passages: int) -> str:
