@@ -106,41 +106,35 @@ def _percentiles(seconds: list[float]) -> dict[str, Any]:
 def embedding_latencies(
     settings: Settings, questions: Iterator[str], count: int
 ) -> tuple[dict[str, Any], Any]:
-    """(a) one question at a time, in this process: the naive call and each backend, interleaved.
+    """(a) one question at a time, in this process: each path in a run of its own.
 
-    Taking turns question by question puts every path under the same background load,
-    which matters on a shared machine. Returns the figures and the naive model, kept for (b).
+    Runs of their own, as a server would make the calls: taking turns question by question
+    let each model push the others out of the CPU caches and slowed every path. The naive
+    path runs first and last, and its figure pools both. Returns the figures and the naive
+    model, kept for (b).
     """
     from sentence_transformers import SentenceTransformer
 
     from rsa_qa.service import load_embedder
 
-    naive = SentenceTransformer(settings.model_path, device="cpu", local_files_only=True)
-    paths: dict[str, Any] = {"naive": lambda q: naive.encode([q])}
-    embedders = {}
-    for backend in ("onnx", "onnx-int8"):  # torch's below: its thread setting is process-wide
+    naive_model = SentenceTransformer(settings.model_path, device="cpu", local_files_only=True)
+
+    def naive(question: str) -> Any:
+        return naive_model.encode([question])
+
+    half = count // 2
+    naive_seconds = _seconds(naive, _take(questions, half))
+    time.sleep(PAUSE_AFTER_NAIVE_S)
+    results: dict[str, Any] = {}
+    # torch last: its thread setting is process-wide and would change the naive path.
+    for backend in ("onnx", "onnx-int8", "torch"):
+        if backend == "torch":
+            naive_seconds += _seconds(naive, _take(questions, count - half))
         configured = settings.model_copy(update={"embedding_backend": backend})
-        embedders[backend] = load_embedder(configured, export_if_missing=True)
-        paths[backend] = lambda q, e=embedders[backend]: e.encode([normalise(q)])
-    seconds: dict[str, list[float]] = {name: [] for name in paths}
-    for call in paths.values():
-        call("warm-up")
-    for question in _take(questions, count):
-        for name, call in paths.items():
-            started = time.perf_counter()
-            call(question)
-            seconds[name].append(time.perf_counter() - started)
-            if name == "naive":
-                time.sleep(PAUSE_AFTER_NAIVE_S)
-    results = {name: _percentiles(values) for name, values in seconds.items()}
-    results["naive"]["label"] = "naive: SentenceTransformer(path).encode([q]), torch, its default threads"
-    torch_embedder = load_embedder(settings.model_copy(update={"embedding_backend": "torch"}))
-    embedders["torch"] = torch_embedder
-    results["torch"] = _time_calls(
-        lambda q, e=torch_embedder: e.encode([normalise(q)]), _take(questions, count)
-    )
-    for backend in BACKENDS:
-        embedder = embedders[backend]
+        embedder = load_embedder(configured, export_if_missing=True)
+        results[backend] = _percentiles(
+            _seconds(lambda q, e=embedder: e.encode([normalise(q)]), _take(questions, count))
+        )
         results[backend]["label"] = f"{backend} backend, {settings.inference_threads} thread(s)"
         batch = [normalise(q) for q in _take(questions, 8 * 25)]
         started = time.perf_counter()
@@ -149,19 +143,21 @@ def embedding_latencies(
         results[backend]["batch8_per_question_ms"] = round(
             (time.perf_counter() - started) / len(batch) * 1000, 3
         )
-    del embedders, torch_embedder
-    gc.collect()
-    return {name: results[name] for name in ("naive", *BACKENDS)}, naive
+        del embedder
+        gc.collect()
+    results["naive"] = _percentiles(naive_seconds)
+    results["naive"]["label"] = "naive: SentenceTransformer(path).encode([q]), torch, its default threads"
+    return {name: results[name] for name in ("naive", *BACKENDS)}, naive_model
 
 
-def _time_calls(call: Any, questions: list[str]) -> dict[str, Any]:
+def _seconds(call: Any, questions: list[str]) -> list[float]:
     call("warm-up")
     seconds = []
     for question in questions:
         started = time.perf_counter()
         call(question)
         seconds.append(time.perf_counter() - started)
-    return _percentiles(seconds)
+    return seconds
 
 
 def server_figures(

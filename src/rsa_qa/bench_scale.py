@@ -99,10 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.collect()
         print(f"{size:>9,} passages done after {time.perf_counter() - began:.0f}s", flush=True)
     report["total_s"] = round(time.perf_counter() - began, 1)
+    report["peak_rss_mb"] = round(_rss_mb("VmHWM"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(format_tables(report))
-    print(f"\nwritten to {args.out} in {report['total_s']:.0f}s")
+    print(f"\nwritten to {args.out} in {report['total_s']:.0f}s; peak memory {report['peak_rss_mb']} MB")
     return 0
 
 
@@ -191,9 +192,9 @@ def _embedding_sample(embedder: Embedder, maker: PassageMaker) -> dict[str, Any]
     }
 
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS") -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
