@@ -13,6 +13,7 @@ from rsa_qa.config import Settings
 from rsa_qa.embed import Embedder
 from rsa_qa.errors import IndexCorrupt, IndexMismatch, IndexNotFound
 from rsa_qa.index import MANIFEST, PASSAGE_VECTORS, PASSAGES, LoadedIndex, build_index, is_fresh, load_index
+from rsa_qa.vector_index import AnnSettings, index_kind
 
 CHUNKING = ChunkSettings(max_tokens=254, model_max_tokens=256, embed_section_titles=True)
 
@@ -120,15 +121,22 @@ def test_fresh_index_is_fresh(settings: Settings, index: LoadedIndex, embedder: 
     )
 
 
-def test_a_large_index_is_built_as_hnsw_and_finds_what_flat_finds(
-    corpus: Path, tmp_path: Path, hash_embedder: HashEmbedder
+@pytest.mark.parametrize(
+    ("ann", "kind"),
+    [
+        (AnnSettings(min_passages=10), "hnsw"),
+        (AnnSettings(min_passages=10, ivf_min_passages=20), "ivf"),
+    ],
+)
+def test_a_large_index_is_approximate_and_finds_what_flat_finds(
+    corpus: Path, tmp_path: Path, hash_embedder: HashEmbedder, ann: AnnSettings, kind: str
 ) -> None:
-    from rsa_qa.vector_index import AnnSettings, index_kind
-
-    built = build_index(corpus, tmp_path / "hnsw", hash_embedder, CHUNKING, ann=AnnSettings(min_passages=10))
-    assert index_kind(built.vectors) == "hnsw"
-    assert built.manifest["vector_index"]["kind"] == "hnsw"
+    built = build_index(corpus, tmp_path / kind, hash_embedder, CHUNKING, ann=ann)
+    assert index_kind(built.vectors) == kind
+    assert built.manifest["vector_index"]["kind"] == kind
     flat = build_index(corpus, tmp_path / "flat", hash_embedder, CHUNKING)
     assert index_kind(flat.vectors) == "flat" and flat.version != built.version
     queries = hash_embedder.encode(["IVIG", "heparin"])
     assert np.array_equal(built.vectors.search(queries, 5)[1], flat.vectors.search(queries, 5)[1])
+    matrix = flat.vectors.reconstruct_n(0, flat.vectors.ntotal)
+    assert np.array_equal(built.vectors.reconstruct_n(0, built.vectors.ntotal), matrix)
