@@ -140,3 +140,4 @@ def test_a_large_index_is_approximate_and_finds_what_flat_finds(
     assert np.array_equal(built.vectors.search(queries, 5)[1], flat.vectors.search(queries, 5)[1])
     matrix = flat.vectors.reconstruct_n(0, flat.vectors.ntotal)
     assert np.array_equal(built.vectors.reconstruct_n(0, built.vectors.ntotal), matrix)
+    assert np.array_equal(built.vectors.reconstruct(3), matrix[3])

@@ -56,6 +56,10 @@ def build_vector_index(vectors: np.ndarray, ann: AnnSettings, kind: str | None =
     else:
         raise ValueError(f"unknown vector index kind {kind!r}")
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    if isinstance(index, faiss.IndexIVF):
+        # Lets reconstruct(i) find vector i (the searcher and incremental rebuilds read
+        # vectors back); saved with the index.
+        index.make_direct_map()
     return index
 
 
