@@ -150,11 +150,11 @@ class PassageMaker:
 
     def _passage(self, number: int, picked: tuple[int, ...], perturber: random.Random) -> Passage:
         text = " ".join(self._perturb(self.sentences[i], perturber) for i in picked)
-        section = self.article.passages[self.article.sentence_rows[picked[0]].passage].section
+        source = self.article.passages[self.article.sentence_rows[picked[0]].passage]
         return Passage(
             id=f"synthetic-{number:07d}",
-            doc_id="synthetic",
-            section=section,
+            doc_id=source.doc_id,
+            section=source.section,
             start=0,
             end=len(text),
             text=text,
