@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -106,9 +106,9 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         return JSONResponse(body.model_dump())
 
     @app.post("/query", response_model=QueryResponse, tags=["search"])
-    async def query(request: QueryRequest) -> QueryResponse:
+    async def query(request: QueryRequest) -> Response:
         """The passages that best answer the question, verbatim, with section and citations."""
-        return await answer(service, request)
+        return _json(await answer(service, request))
 
     @app.get("/query", response_model=QueryResponse, tags=["search"])
     async def query_get(
@@ -117,7 +117,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         sections: Annotated[list[str] | None, Query(description="Repeat for several sections.")] = None,
         min_score: Annotated[float | None, Query(ge=-1.0, le=1.0)] = None,
         expand: Annotated[int, Query(ge=0, le=3)] = 0,
-    ) -> QueryResponse:
+    ) -> Response:
         """The same as POST /query, for a browser or curl."""
         try:
             request = QueryRequest(
@@ -125,7 +125,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             )
         except ValidationError as exc:
             raise RequestValidationError(_rename_query_field(exc.errors())) from exc
-        return await answer(service, request)
+        return _json(await answer(service, request))
 
     @app.get("/sections", response_model=SectionsResponse, tags=["article"])
     def sections() -> SectionsResponse:
@@ -179,6 +179,11 @@ async def answer(service: Service, request: QueryRequest) -> QueryResponse:
     response = run_query(searcher, request, query_vector=vector, started=started)
     service.queries.responses.put(key, response)
     return response
+
+
+def _json(response: QueryResponse) -> Response:
+    """The response, serialised once by pydantic: FastAPI would dump, validate and encode it again."""
+    return Response(response.model_dump_json(), media_type="application/json")
 
 
 def search_options(request: QueryRequest) -> SearchOptions:

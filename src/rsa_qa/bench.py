@@ -113,11 +113,13 @@ def embedding_latencies(
     path runs first and last, and its figure pools both. Returns the figures and the naive
     model, kept for (b).
     """
+    import torch
     from sentence_transformers import SentenceTransformer
 
     from rsa_qa.service import load_embedder
 
     naive_model = SentenceTransformer(settings.model_path, device="cpu", local_files_only=True)
+    default_threads = torch.get_num_threads()
 
     def naive(question: str) -> Any:
         return naive_model.encode([question])
@@ -145,8 +147,13 @@ def embedding_latencies(
         )
         del embedder
         gc.collect()
+    # The torch backend set torch's process-wide thread count to its own; the naive runs
+    # in (b) must get torch's default back.
+    torch.set_num_threads(default_threads)
     results["naive"] = _percentiles(naive_seconds)
-    results["naive"]["label"] = "naive: SentenceTransformer(path).encode([q]), torch, its default threads"
+    results["naive"]["label"] = (
+        f"naive: SentenceTransformer(path).encode([q]), torch, its default {default_threads} threads"
+    )
     return {name: results[name] for name in ("naive", *BACKENDS)}, naive_model
 
 

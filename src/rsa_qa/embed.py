@@ -144,6 +144,8 @@ class OnnxEmbedder:
         return vectors
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        if len(texts) == 1:
+            return self._encode_one(texts[0])
         encodings = self._batch_tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
@@ -151,6 +153,14 @@ class OnnxEmbedder:
         tokens = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
         summed = np.einsum("bsd,bs->bd", tokens, mask.astype(np.float32))
         mean = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        unit: np.ndarray = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+        return unit.astype(np.float32)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """The common case of one question: no padding, so the mean is over every token."""
+        ids = np.array([self._batch_tokenizer.encode(text).ids], dtype=np.int64)
+        feeds = dict(zip(INPUT_NAMES, (ids, np.ones_like(ids), np.zeros_like(ids)), strict=True))
+        mean = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32).mean(axis=1)
         unit: np.ndarray = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
         return unit.astype(np.float32)
 
