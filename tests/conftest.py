@@ -48,7 +48,7 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(session_dir: Path) -> Settings:
-    return Settings(corpus_dir=CORPUS, index_dir=session_dir / "index", cache_dir=ROOT / ".cache")
+    return Settings(corpus_dir=CORPUS, index_dir=session_dir / "index")
 
 
 @pytest.fixture(scope="session")

@@ -40,8 +40,10 @@ class Settings(BaseSettings):
     # to torch) answers fastest and uses the least memory in `make bench`, `onnx` (cosine
     # 1.0000) is next, torch last.
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
-    # ONNX exports of the model, made by `rsa-qa index`, live here (not in git).
-    cache_dir: Path = Path(".cache")
+    # ONNX exports of the model, made by `rsa-qa index` (not in git). By default `.cache`
+    # beside the index folder, not in the working directory: a server started from
+    # elsewhere with RSA_QA_INDEX_DIR (a desktop MCP client, say) still finds them.
+    cache_dir: Path | None = None
     # Threads for one model call, and model calls run side by side. A second thread inside
     # one call barely shortens a short question; two calls side by side embed about twice
     # as many questions a second on two cores (README, Performance).
@@ -71,6 +73,11 @@ class Settings(BaseSettings):
     default_top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = 50
     max_query_chars: int = 1000
+
+    @property
+    def export_dir(self) -> Path:
+        """Where the ONNX exports are: cache_dir, or `.cache` beside the index folder."""
+        return self.cache_dir if self.cache_dir is not None else self.index_dir.parent / ".cache"
 
 
 @lru_cache(maxsize=1)
