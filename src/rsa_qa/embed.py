@@ -237,7 +237,7 @@ def create_embedder(
     model_path: str,
     model_name: str,
     backend: str = "torch",
-    cache_dir: Path = Path(".cache"),
+    cache_dir: Path | None = None,
     max_tokens: int = 256,
     threads: int | None = None,
     export_if_missing: bool = False,
@@ -247,6 +247,8 @@ def create_embedder(
         raise ModelError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "torch":
         return SentenceTransformerEmbedder(model_path, model_name, threads=threads)
+    if cache_dir is None:
+        raise ValueError(f"the {backend} backend needs the cache_dir its exports live in")
     path = _checked_model_path(model_path)
     model_hash = model_fingerprint(path)
     if export_if_missing:

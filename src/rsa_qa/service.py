@@ -38,7 +38,7 @@ def load_embedder(
         settings.model_path,
         settings.model_name,
         backend=settings.embedding_backend,
-        cache_dir=settings.export_dir,
+        cache_dir=settings.cache_dir,
         max_tokens=settings.model_max_tokens,
         threads=threads or settings.inference_threads,
         export_if_missing=export_if_missing,
@@ -68,7 +68,7 @@ def open_searcher(settings: Settings, embedder: Embedder) -> Searcher:
 
 def index_is_fresh(settings: Settings) -> bool:
     fingerprint = embedder_fingerprint(
-        Path(settings.model_path), settings.embedding_backend, settings.export_dir
+        Path(settings.model_path), settings.embedding_backend, settings.cache_dir
     )
     return is_fresh(
         settings.index_dir,
