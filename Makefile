@@ -10,13 +10,15 @@ EVAL_PORT ?= 8765
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install index run serve test lint eval load lock screenshot clean
+.PHONY: help install index run serve test lint eval bench bench-scale load lock screenshot clean
 
 help:
 	@echo "make run     install if needed, build the index if missing or stale, serve on $(HOST):$(PORT)"
 	@echo "make test    install if needed and run the tests"
 	@echo "make index   rebuild index/ from corpus/"
 	@echo "make eval    start the service and score the question sets in eval/"
+	@echo "make bench   embedding and HTTP latency, QPS at 1-32 connections, start time, memory"
+	@echo "make bench-scale  build and query synthetic corpora of 10k, 100k and 1M passages"
 	@echo "make load    64 connections for 60 s against a local server: 5xx, drops, p99, memory"
 	@echo "make lint    ruff and mypy"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
@@ -56,6 +58,12 @@ eval: install
 	for i in $$(seq 1 120); do curl -sf http://127.0.0.1:$(EVAL_PORT)/ready > /dev/null && break; sleep 0.5; done; \
 	$(BIN)/rsa-qa eval --url http://127.0.0.1:$(EVAL_PORT) --misses eval/dev.jsonl eval/own.jsonl eval/check.jsonl
 
+bench: install
+	$(BIN)/rsa-qa index --if-stale
+	$(BIN)/python -m rsa_qa.bench
+
+bench-scale: install
+	$(BIN)/python -m rsa_qa.bench_scale
 screenshot: install
 	SEARCH_PAGE_SCREENSHOT=docs/search-page.png $(BIN)/pytest -q tests/test_web.py -k expected_section_first
 

@@ -58,7 +58,7 @@ def settings(session_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder(settings: Settings) -> Embedder:
-    return load_embedder(settings)
+    return load_embedder(settings, export_if_missing=True)
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +82,7 @@ class HashEmbedder:
     """Deterministic stand-in for plumbing tests: vectors from a hash of the text."""
 
     name = "hash-embedder"
+    backend = "hash"
     dimension = 16
 
     def __init__(self, fail_on: str | None = None) -> None:

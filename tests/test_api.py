@@ -159,3 +159,30 @@ def test_without_an_index_ready_is_503_and_queries_say_why(tmp_path: Path) -> No
         response = client.post("/query", json={"query": "IVIG"})
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "not_ready"
+
+
+def test_a_repeated_question_is_answered_from_the_cache(client: TestClient) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    body = {"query": "Which anticoagulant dose was given with aspirin?", "top_k": 3}
+    first = client.post("/query", json=body).json()
+    hits = service.queries.responses.hits
+    second = client.post("/query", json=body).json()
+    assert service.queries.responses.hits == hits + 1
+    assert {**first, "took_ms": 0} == {**second, "took_ms": 0}
+    other = client.post("/query", json={**body, "top_k": 1}).json()
+    assert len(other["results"]) == 1, "options are part of the key"
+
+
+def test_concurrent_queries_get_the_answers_they_would_get_alone(client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [f"{q} (variant {i})" for i in range(4) for q in ("IVIG dose", "heparin", "vitamin D")]
+    alone = {
+        q: [r["id"] for r in client.post("/query", json={"query": q}).json()["results"]] for q in questions
+    }
+    client.app.state.service.queries.responses.clear()  # type: ignore[attr-defined]
+    client.app.state.service.queries.vectors.clear()  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda q: client.post("/query", json={"query": q}).json(), questions))
+    for question, body in zip(questions, together, strict=True):
+        assert [r["id"] for r in body["results"]] == alone[question]

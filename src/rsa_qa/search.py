@@ -43,6 +43,9 @@ _CITATION_INTENT = re.compile(
     re.IGNORECASE,
 )
 MAX_HIGHLIGHTS = 2
+# On an index larger than this, only the best passages by dense and by BM25 score (this
+# many of each) are scored in full; on the article every passage is.
+SEARCH_CANDIDATES = 200
 
 
 @dataclass(frozen=True)
@@ -81,19 +84,23 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class _Scores:
+    """Scores of the passages in rows (all of them on a small index), aligned with rows."""
+
+    rows: np.ndarray
     fused: np.ndarray
     dense: np.ndarray
     lexical: np.ndarray
     coverage: np.ndarray
-    sentence_cosines: np.ndarray
+    sentence_cosines: np.ndarray | dict[int, float]
 
 
 class Searcher:
     """Holds an index and a model; search() is safe to call from several threads."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, candidates: int = SEARCH_CANDIDATES) -> None:
         self.index = index
         self.embedder = embedder
+        self.candidates = candidates
         self.passages = index.passages
         self._passage_matrix = index.vectors.reconstruct_n(0, index.vectors.ntotal)
         self._sentence_passage = np.array([r.passage for r in index.sentence_rows], dtype=np.int64)
@@ -105,6 +112,15 @@ class Searcher:
         self.vocabulary = frozenset(self.passage_frequency)
         self._by_id = {p.id: p for p in self.passages}
         self._cites = np.array([1.0 if p.references else 0.0 for p in self.passages], dtype=np.float32)
+        # Worked out once here rather than on every question.
+        self._folded_texts = [normalise(p.text) for p in self.passages]
+        self._sentence_terms: dict[int, frozenset[str]] = {}  # filled as sentences are highlighted
+        self._all_rows = np.arange(len(self.passages))
+        self._passage_sentences: list[list[int]] = [[] for _ in self.passages]
+        for row, sentence in enumerate(index.sentence_rows):
+            self._passage_sentences[sentence.passage].append(row)
+        self._ids = [p.id for p in self.passages]
+        self._position = {p.id: i for i, p in enumerate(self.passages)}
 
     def passage_by_id(self, passage_id: str) -> Passage | None:
         return self._by_id.get(passage_id)
@@ -134,30 +150,37 @@ class Searcher:
             vocabulary=self.vocabulary,
             passage_frequency=self.passage_frequency,
         )
-        selected = [
-            i
-            for i in ranked
-            if self._section_allowed(i, options.sections) and self._doc_allowed(i, options.docs)
-        ]
-        if options.min_score is not None:
-            selected = [i for i in selected if scores.fused[i] >= options.min_score]
-        selected = _unique_texts(selected, self.passages)[: options.top_k]
+        selected = self._select(ranked, scores, options)
         hits = [self._hit(i, rank, scores, terms) for rank, i in enumerate(selected, start=1)]
         return SearchResult(hits=self._expand(hits, options.expand), scope=scope)
 
     def _score(self, vector: np.ndarray, terms: list[str], citation_intent: bool) -> _Scores:
-        passage_cosines = self._passage_matrix @ vector
-        sentence_cosines = self.index.sentence_vectors @ vector
-        dense = passage_cosines.copy()
-        np.maximum.at(dense, self._sentence_passage, sentence_cosines)
         bm25 = self._bm25.get_scores(terms) if terms else np.zeros(len(self.passages))
+        sentence_cosines: np.ndarray | dict[int, float]
+        if len(self.passages) <= self.candidates:
+            rows = self._all_rows
+            dense = self._passage_matrix @ vector
+            every_sentence: np.ndarray = self.index.sentence_vectors @ vector
+            np.maximum.at(dense, self._sentence_passage, every_sentence)
+            sentence_cosines = every_sentence
+        else:
+            rows = self._candidate_rows(vector, bm25)
+            dense = self._passage_matrix[rows] @ vector
+            sentences = np.array([s for r in rows for s in self._passage_sentences[r]], dtype=np.int64)
+            cosines = self.index.sentence_vectors[sentences] @ vector
+            np.maximum.at(dense, np.searchsorted(rows, self._sentence_passage[sentences]), cosines)
+            sentence_cosines = dict(zip(sentences.tolist(), cosines.tolist(), strict=True))
+            bm25 = bm25[rows]
         lexical = bm25 / (bm25 + LEXICAL_HALF)
         wanted = set(terms)
-        coverage = np.array([len(wanted & t) / len(wanted) if wanted else 0.0 for t in self._term_sets])
+        coverage = np.array(
+            [len(wanted & self._term_sets[r]) / len(wanted) if wanted else 0.0 for r in rows.tolist()]
+        )
         fused = DENSE_WEIGHT * dense + LEXICAL_WEIGHT * lexical + COVERAGE_WEIGHT * coverage
         if citation_intent:
-            fused = fused + CITATION_BOOST * self._cites
+            fused = fused + CITATION_BOOST * self._cites[rows]
         return _Scores(
+            rows,
             fused.astype(np.float32),
             dense.astype(np.float32),
             lexical.astype(np.float32),
@@ -165,10 +188,39 @@ class Searcher:
             sentence_cosines,
         )
 
+    def _select(self, ranked: list[int], scores: _Scores, options: SearchOptions) -> list[int]:
+        """The first top_k ranked positions in the wanted sections, above min_score, of distinct text."""
+        selected: list[int] = []
+        seen: set[str] = set()
+        for position in ranked:
+            row = int(scores.rows[position])
+            if not self._section_allowed(row, options.sections) or not self._doc_allowed(row, options.docs):
+                continue
+            if options.min_score is not None and scores.fused[position] < options.min_score:
+                continue
+            text = self._folded_texts[row]
+            if text in seen:
+                continue
+            seen.add(text)
+            selected.append(position)
+            if len(selected) == options.top_k:
+                break
+        return selected
+
+    def _candidate_rows(self, vector: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+        """The passages nearest the question by the vector index, and those BM25 scores best."""
+        count = min(self.candidates, len(self.passages))
+        _, nearest = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), count)
+        lexical = np.argpartition(-bm25, count - 1)[:count] if count < len(bm25) else self._all_rows
+        return np.union1d(nearest[0][nearest[0] >= 0], lexical)
+
     def _rank(self, scores: _Scores) -> list[int]:
+        """Positions in scores, best first."""
         # Sorting by (-score, id) keeps ties in a fixed order between runs.
-        ids = [p.id for p in self.passages]
-        return sorted(range(len(self.passages)), key=lambda i: (-round(float(scores.fused[i]), 6), ids[i]))
+        ids = self._ids
+        rows = scores.rows.tolist()
+        rounded = np.round(scores.fused.astype(np.float64), 6).tolist()
+        return sorted(range(len(rows)), key=lambda i: (-rounded[i], ids[rows[i]]))
 
     def _section_allowed(self, row: int, sections: Sequence[str] | None) -> bool:
         if not sections:
@@ -179,28 +231,31 @@ class Searcher:
     def _doc_allowed(self, row: int, docs: Sequence[str] | None) -> bool:
         return not docs or self.passages[row].doc_id in docs
 
-    def _hit(self, row: int, rank: int, scores: _Scores, terms: list[str]) -> Hit:
+    def _hit(self, position: int, rank: int, scores: _Scores, terms: list[str]) -> Hit:
+        row = int(scores.rows[position])
         return Hit(
             passage=self.passages[row],
             rank=rank,
-            score=float(scores.fused[row]),
-            dense=float(scores.dense[row]),
-            lexical=float(scores.lexical[row]),
-            coverage=float(scores.coverage[row]),
+            score=float(scores.fused[position]),
+            dense=float(scores.dense[position]),
+            lexical=float(scores.lexical[position]),
+            coverage=float(scores.coverage[position]),
             highlights=self._highlights(row, scores.sentence_cosines, terms),
         )
 
-    def _highlights(self, row: int, sentence_cosines: np.ndarray, terms: list[str]) -> tuple[Highlight, ...]:
+    def _highlights(
+        self, row: int, sentence_cosines: np.ndarray | dict[int, float], terms: list[str]
+    ) -> tuple[Highlight, ...]:
         """The passage's sentences that best match the question, in reading order."""
-        rows = np.flatnonzero(self._sentence_passage == row)
-        if len(rows) == 0:
+        rows = self._passage_sentences[row]
+        if not rows:
             return ()
         wanted = set(terms)
         passage = self.passages[row]
         scored = []
         for r in rows:
             sentence = self.index.sentence_rows[r]
-            overlap = len(wanted & set(search_terms(passage.text[sentence.start : sentence.end])))
+            overlap = len(wanted & self._terms_of_sentence(r))
             coverage = overlap / len(wanted) if wanted else 0.0
             scored.append((float(sentence_cosines[r]) + 0.3 * coverage, sentence))
         scored.sort(key=lambda pair: -pair[0])
@@ -209,12 +264,20 @@ class Searcher:
         chosen.sort(key=lambda s: s.start)
         return tuple(Highlight(passage.text[s.start : s.end], s.start, s.end) for s in chosen)
 
+    def _terms_of_sentence(self, row: int) -> frozenset[str]:
+        terms = self._sentence_terms.get(row)
+        if terms is None:
+            sentence = self.index.sentence_rows[row]
+            text = self.passages[sentence.passage].text[sentence.start : sentence.end]
+            terms = self._sentence_terms[row] = frozenset(search_terms(text))
+        return terms
+
     def _expand(self, hits: list[Hit], width: int) -> list[Hit]:
         """Add the passages before and after each hit, in the same section, as context."""
         if width <= 0:
             return hits
         shown = {h.passage.id for h in hits}
-        position = {p.id: i for i, p in enumerate(self.passages)}
+        position = self._position
         expanded: list[Hit] = []
         for hit in hits:
             expanded.append(hit)
@@ -238,14 +301,3 @@ def section_matches(number: str | None, key: str, wanted: str) -> bool:
     if number is not None and (number == wanted or number.startswith(wanted + ".")):
         return True
     return key == wanted.replace(" ", "-")
-
-
-def _unique_texts(rows: list[int], passages: list[Passage]) -> list[int]:
-    seen: set[str] = set()
-    unique = []
-    for row in rows:
-        text = normalise(passages[row].text)
-        if text not in seen:
-            seen.add(text)
-            unique.append(row)
-    return unique
