@@ -75,10 +75,6 @@ class Settings(BaseSettings):
     # Passages scored in full per question on a large index: the dense and the BM25 best.
     search_candidates: int = Field(200, ge=10)
 
-    default_top_k: int = Field(5, ge=1, le=50)
-    max_top_k: int = 50
-    max_query_chars: int = 1000
-
     # Operating limits and security; the README's "Operating it" explains each.
     # When set, every endpoint but /health requires `Authorization: Bearer <api_key>`.
     api_key: SecretStr | None = None
