@@ -156,9 +156,8 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     def documents() -> DocumentsResponse:
         """Every article in the index, with its metadata and section tree."""
         searcher = _searcher(service)
-        return DocumentsResponse(
-            documents=[_document(searcher, d) for d in searcher.index.documents.values()]
-        )
+        counts = _passage_counts(searcher)
+        return DocumentsResponse(documents=[_document(d, counts) for d in searcher.index.documents.values()])
 
     @app.get("/sections", response_model=SectionsResponse, tags=["articles"])
     def sections() -> SectionsResponse:
@@ -264,8 +263,9 @@ def _result(searcher: Searcher, hit: Hit) -> Result:
 
 
 def list_sections(searcher: Searcher) -> SectionsResponse:
+    counts = _passage_counts(searcher)
     return SectionsResponse(
-        sections=[s for d in searcher.index.documents.values() for s in _sections(searcher, d)]
+        sections=[s for d in searcher.index.documents.values() for s in _sections(d, counts)]
     )
 
 
@@ -296,18 +296,26 @@ def _doc_ref(searcher: Searcher, doc_id: str) -> DocRef:
     return DocRef(id=info.id, title=info.title, authors=info.authors, doi=info.doi)
 
 
-def _sections(searcher: Searcher, info: DocumentInfo) -> list[SectionInfo]:
-    counts = Counter(p.section.key for p in searcher.passages if p.doc_id == info.id)
+def _passage_counts(searcher: Searcher) -> Counter[tuple[str, str]]:
+    """Passages per (document, section key), counted once for a whole listing."""
+    return Counter((p.doc_id, p.section.key) for p in searcher.passages)
+
+
+def _sections(info: DocumentInfo, counts: Counter[tuple[str, str]]) -> list[SectionInfo]:
     return [
         SectionInfo(
-            doc_id=info.id, number=s.number, title=s.title, path=list(s.path), passage_count=counts[s.key]
+            doc_id=info.id,
+            number=s.number,
+            title=s.title,
+            path=list(s.path),
+            passage_count=counts[(info.id, s.key)],
         )
         for s in info.sections
     ]
 
 
-def _document(searcher: Searcher, info: DocumentInfo) -> DocumentOut:
-    sections = _sections(searcher, info)
+def _document(info: DocumentInfo, counts: Counter[tuple[str, str]]) -> DocumentOut:
+    sections = _sections(info, counts)
     return DocumentOut(
         id=info.id,
         title=info.title,

@@ -139,6 +139,7 @@ def build_index(
     sources = corpus_files(corpus_dir)
     previous = _reusable(index_dir, embedder, chunking, progress)
     old = previous.documents if previous else {}
+    previous_rows = _rows_by_document(previous) if previous else {}
     added: list[str] = []
     changed: list[str] = []
     unchanged: list[str] = []
@@ -146,7 +147,7 @@ def build_index(
     for source in sources:
         known = old.get(source.doc_id)
         if previous is not None and known is not None and known.hash == source.hash:
-            parts.append(_reused_part(previous, known))
+            parts.append(_reused_part(previous, known, *previous_rows[known.id]))
             unchanged.append(source.doc_id)
             continue
         parts.append(_parsed_part(source, embedder, chunking))
@@ -196,10 +197,19 @@ def _reusable(
     return previous
 
 
-def _reused_part(previous: LoadedIndex, info: DocumentInfo) -> _Part:
-    rows = [i for i, p in enumerate(previous.passages) if p.doc_id == info.id]
-    kept = set(rows)
-    sentence_rows = [i for i, r in enumerate(previous.sentence_rows) if r.passage in kept]
+def _rows_by_document(index: LoadedIndex) -> dict[str, tuple[list[int], list[int]]]:
+    """Each document's passage rows and sentence rows, found in one pass over the index."""
+    rows: dict[str, tuple[list[int], list[int]]] = {doc_id: ([], []) for doc_id in index.documents}
+    for row, passage in enumerate(index.passages):
+        rows[passage.doc_id][0].append(row)
+    for row, sentence in enumerate(index.sentence_rows):
+        rows[index.passages[sentence.passage].doc_id][1].append(row)
+    return rows
+
+
+def _reused_part(
+    previous: LoadedIndex, info: DocumentInfo, rows: list[int], sentence_rows: list[int]
+) -> _Part:
     vectors = np.vstack([previous.vectors.reconstruct(i) for i in rows]) if rows else None
     return _Part(
         info=info,
