@@ -110,7 +110,6 @@ class Searcher:
         self._term_sets = [frozenset(t) for t in passage_terms]
         self.passage_frequency = Counter(t for terms in self._term_sets for t in terms)
         self.vocabulary = frozenset(self.passage_frequency)
-        self._by_id = {p.id: p for p in self.passages}
         self._cites = np.array([1.0 if p.references else 0.0 for p in self.passages], dtype=np.float32)
         # Worked out once here rather than on every question.
         self._folded_texts = [normalise(p.text) for p in self.passages]
@@ -123,7 +122,8 @@ class Searcher:
         self._position = {p.id: i for i, p in enumerate(self.passages)}
 
     def passage_by_id(self, passage_id: str) -> Passage | None:
-        return self._by_id.get(passage_id)
+        row = self._position.get(passage_id)
+        return None if row is None else self.passages[row]
 
     def _lexical_terms(self, passage: Passage) -> list[str]:
         citations = " ".join(self.index.reference(passage.doc_id, n).citation for n in passage.references)
@@ -277,15 +277,18 @@ class Searcher:
         if width <= 0:
             return hits
         shown = {h.passage.id for h in hits}
-        position = self._position
         expanded: list[Hit] = []
         for hit in hits:
             expanded.append(hit)
-            row = position[hit.passage.id]
+            row = self._position[hit.passage.id]
             for neighbour in range(row - width, row + width + 1):
                 if 0 <= neighbour < len(self.passages) and neighbour != row:
                     passage = self.passages[neighbour]
-                    if passage.section.key == hit.passage.section.key and passage.id not in shown:
+                    same_section = (passage.doc_id, passage.section.key) == (
+                        hit.passage.doc_id,
+                        hit.passage.section.key,
+                    )
+                    if same_section and passage.id not in shown:
                         shown.add(passage.id)
                         expanded.append(Hit(passage, hit.rank, 0.0, 0.0, 0.0, 0.0, (), hit.passage.id))
         return expanded
