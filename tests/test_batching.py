@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 from conftest import HashEmbedder
-from rsa_qa.batching import EmbeddingBatcher
+from rsa_qa.batching import EmbeddingBatcher, _Waiting
 
 
 class CountingEmbedder(HashEmbedder):
@@ -93,11 +94,71 @@ class MeetingEmbedder(CountingEmbedder):
         return super().encode(texts)
 
 
-def test_two_workers_share_the_waiting_questions_and_run_side_by_side() -> None:
+def test_two_workers_run_side_by_side() -> None:
     embedder = MeetingEmbedder()
     texts = [f"question {i}" for i in range(8)]
     vectors = asyncio.run(_embed_all(EmbeddingBatcher(max_size=16, workers=2), embedder, texts))
-    assert embedder.calls == [4, 4]
+    assert len(embedder.calls) >= 2 and sum(embedder.calls) == 8  # else the barrier would have failed
     embedder.meeting = threading.Barrier(1)
     for text, vector in zip(texts, vectors, strict=True):
         assert np.array_equal(vector, embedder.encode([text])[0])
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop to own the futures of questions put on a queue by hand."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+def _queued(
+    batcher: EmbeddingBatcher, embedder: HashEmbedder, count: int, loop: asyncio.AbstractEventLoop
+) -> None:
+    for i in range(count):
+        batcher._queue.put(_Waiting(embedder, f"question {i}", loop.create_future(), loop))
+
+
+def test_a_thread_takes_its_share_of_the_waiting_questions(loop: asyncio.AbstractEventLoop) -> None:
+    batcher = EmbeddingBatcher(max_size=16, max_wait_ms=0.0, workers=2)
+    _queued(batcher, CountingEmbedder(), 10, loop)
+    assert len(batcher._take()) == 5  # the other half is left for the other thread
+    assert len(batcher._take()) == 3
+
+
+def test_a_one_at_a_time_embedder_gets_one_question_per_call(loop: asyncio.AbstractEventLoop) -> None:
+    embedder = CountingEmbedder()
+    embedder.batches = False  # type: ignore[attr-defined]
+    batcher = EmbeddingBatcher(max_size=16, workers=2)
+    _queued(batcher, embedder, 6, loop)
+    assert len(batcher._take()) == 1
+
+
+class LoneAwareEmbedder(CountingEmbedder):
+    """Records which questions went through encode_alone; its vectors are encode's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alone: list[str] = []
+
+    def encode_alone(self, text: str) -> np.ndarray:
+        self.alone.append(text)
+        return HashEmbedder.encode(self, [text])[0]
+
+
+def test_a_lone_question_gets_the_every_core_call_and_a_crowd_does_not(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    embedder = LoneAwareEmbedder()
+    batcher = EmbeddingBatcher(max_size=16, workers=2)
+
+    async def one_after_another() -> list[np.ndarray]:
+        return [await batcher.embed(embedder, text) for text in ("first", "second")]
+
+    lone = asyncio.run(one_after_another())
+    assert embedder.alone == ["first", "second"]
+    assert np.array_equal(lone[0], embedder.encode(["first"])[0])
+    embedder.alone.clear()
+    _queued(batcher, embedder, 4, loop)
+    assert not batcher._begin_call(batcher._take())  # others are waiting: not alone
+    batcher._end_call()

@@ -87,6 +87,18 @@ def test_one_text_alone_or_in_a_batch_gets_the_same_vector(
         assert np.allclose(embedder.encode([text])[0], vector, atol=1e-5)
 
 
+@pytest.mark.parametrize("backend", ONNX_BACKENDS)
+def test_a_lone_question_on_every_core_gets_the_same_vector(settings: Settings, backend: str) -> None:
+    """encode_alone runs a second session with more threads; the server uses it when idle."""
+    configured = settings.model_copy(
+        update={"embedding_backend": backend, "inference_threads": 1, "lone_question_threads": 2}
+    )
+    embedder = load_embedder(configured, export_if_missing=True)
+    for question in DEV_QUESTIONS:
+        alone = embedder.encode_alone(normalise(question))  # type: ignore[attr-defined]
+        assert float(alone @ embedder.encode([normalise(question)])[0]) >= 0.9999, question
+
+
 def test_default_backend_is_one_the_parity_tests_cover() -> None:
     assert Settings().embedding_backend in BACKENDS
 

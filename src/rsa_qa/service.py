@@ -49,6 +49,7 @@ def load_embedder(
         max_tokens=settings.model_max_tokens,
         threads=threads or settings.inference_threads,
         export_if_missing=export_if_missing,
+        lone_threads=settings.lone_question_threads,
     )
 
 
