@@ -9,23 +9,18 @@ The two are fused as a weighted sum of calibrated scores; ties are broken by pas
 
 from __future__ import annotations
 
-import logging
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import bm25s
 import numpy as np
 
 from rsa_qa.chunk import Passage, section_context
 from rsa_qa.embed import Embedder
 from rsa_qa.index import LoadedIndex
+from rsa_qa.lexical import LexicalIndex
 from rsa_qa.scope import ScopeVerdict, judge_scope
 from rsa_qa.text import normalise, search_terms
-
-# bm25s sets its own logger to DEBUG on import, which would print on every index build.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Weights of the three kinds of evidence, measured with `make eval` on our own questions.
 # Dense: the better of the passage's and its best sentence's cosine. Lexical: BM25
@@ -46,6 +41,9 @@ MAX_HIGHLIGHTS = 2
 # On an index larger than this, only the best passages by dense and by BM25 score (this
 # many of each) are scored in full; on the article every passage is.
 SEARCH_CANDIDATES = 200
+# The BM25 candidates of a large index come from the question's rarest terms, as many as
+# have at most this many (term, passage) postings between them (lexical.py).
+LEXICAL_BUDGET = 100_000
 
 
 @dataclass(frozen=True)
@@ -97,29 +95,38 @@ class _Scores:
 class Searcher:
     """Holds an index and a model; search() is safe to call from several threads."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, candidates: int = SEARCH_CANDIDATES) -> None:
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        candidates: int = SEARCH_CANDIDATES,
+        lexical_budget: int = LEXICAL_BUDGET,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
+        self.lexical_budget = lexical_budget
         self.passages = index.passages
         self._passage_matrix = index.vectors.reconstruct_n(0, index.vectors.ntotal)
         self._sentence_passage = np.array([r.passage for r in index.sentence_rows], dtype=np.int64)
-        passage_terms = [self._lexical_terms(p) for p in self.passages]
-        self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        self._bm25.index(passage_terms, show_progress=False)
-        self._term_sets = [frozenset(t) for t in passage_terms]
-        self.passage_frequency = Counter(t for terms in self._term_sets for t in terms)
+        self.lexical = LexicalIndex([self._lexical_terms(p) for p in self.passages])
+        self.passage_frequency = self.lexical.passage_frequency
         self.vocabulary = frozenset(self.passage_frequency)
         self._cites = np.array([1.0 if p.references else 0.0 for p in self.passages], dtype=np.float32)
-        # Worked out once here rather than on every question.
-        self._folded_texts = [normalise(p.text) for p in self.passages]
         self._sentence_terms: dict[int, frozenset[str]] = {}  # filled as sentences are highlighted
+        self._folded_texts: dict[int, str] = {}  # filled as passages are selected
         self._all_rows = np.arange(len(self.passages))
         self._passage_sentences: list[list[int]] = [[] for _ in self.passages]
         for row, sentence in enumerate(index.sentence_rows):
             self._passage_sentences[sentence.passage].append(row)
-        self._ids = [p.id for p in self.passages]
-        self._position = {p.id: i for i, p in enumerate(self.passages)}
+        # The same, flat: passage r's sentence rows are _sentence_list[_sentence_at[r]:_sentence_at[r + 1]].
+        self._sentence_list = np.array([s for rows in self._passage_sentences for s in rows], dtype=np.int64)
+        self._sentence_at = np.cumsum([0] + [len(rows) for rows in self._passage_sentences])
+        ids = [p.id for p in self.passages]
+        # Each passage's place among the ids in order, the tie-break of the ranking.
+        self._id_rank = np.empty(len(ids), dtype=np.int64)
+        self._id_rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+        self._position = {passage_id: i for i, passage_id in enumerate(ids)}
 
     def passage_by_id(self, passage_id: str) -> Passage | None:
         row = self._position.get(passage_id)
@@ -127,7 +134,7 @@ class Searcher:
 
     def _lexical_terms(self, passage: Passage) -> list[str]:
         citations = " ".join(self.index.reference(passage.doc_id, n).citation for n in passage.references)
-        return search_terms(f"{section_context(passage.section)} {passage.text} {citations}") or [""]
+        return search_terms(f"{section_context(passage.section)} {passage.text} {citations}")
 
     def embed_query(self, query: str) -> np.ndarray:
         return np.asarray(self.embedder.encode([normalise(query)])[0], dtype=np.float32)
@@ -155,7 +162,7 @@ class Searcher:
         return SearchResult(hits=self._expand(hits, options.expand), scope=scope)
 
     def _score(self, vector: np.ndarray, terms: list[str], citation_intent: bool) -> _Scores:
-        bm25 = self._bm25.get_scores(terms) if terms else np.zeros(len(self.passages))
+        ids = self.lexical.term_ids(terms)
         sentence_cosines: np.ndarray | dict[int, float]
         if len(self.passages) <= self.candidates:
             rows = self._all_rows
@@ -163,19 +170,18 @@ class Searcher:
             every_sentence: np.ndarray = self.index.sentence_vectors @ vector
             np.maximum.at(dense, self._sentence_passage, every_sentence)
             sentence_cosines = every_sentence
+            bm25, matched = self.lexical.score_all(ids)
         else:
-            rows = self._candidate_rows(vector, bm25)
+            rows = self._candidate_rows(vector, ids)
             dense = self._passage_matrix[rows] @ vector
-            sentences = np.array([s for r in rows for s in self._passage_sentences[r]], dtype=np.int64)
+            sentences = self._sentences_of(rows)
             cosines = self.index.sentence_vectors[sentences] @ vector
             np.maximum.at(dense, np.searchsorted(rows, self._sentence_passage[sentences]), cosines)
             sentence_cosines = dict(zip(sentences.tolist(), cosines.tolist(), strict=True))
-            bm25 = bm25[rows]
+            bm25, matched = self.lexical.score_rows(rows, ids)
         lexical = bm25 / (bm25 + LEXICAL_HALF)
-        wanted = set(terms)
-        coverage = np.array(
-            [len(wanted & self._term_sets[r]) / len(wanted) if wanted else 0.0 for r in rows.tolist()]
-        )
+        # Share of the question's distinct terms in the passage; unknown terms count as missing.
+        coverage = matched / len(set(terms)) if terms else np.zeros(len(rows))
         fused = DENSE_WEIGHT * dense + LEXICAL_WEIGHT * lexical + COVERAGE_WEIGHT * coverage
         if citation_intent:
             fused = fused + CITATION_BOOST * self._cites[rows]
@@ -198,7 +204,7 @@ class Searcher:
                 continue
             if options.min_score is not None and scores.fused[position] < options.min_score:
                 continue
-            text = self._folded_texts[row]
+            text = self._folded_text(row)
             if text in seen:
                 continue
             seen.add(text)
@@ -207,20 +213,34 @@ class Searcher:
                 break
         return selected
 
-    def _candidate_rows(self, vector: np.ndarray, bm25: np.ndarray) -> np.ndarray:
-        """The passages nearest the question by the vector index, and those BM25 scores best."""
+    def _folded_text(self, row: int) -> str:
+        text = self._folded_texts.get(row)
+        if text is None:
+            text = self._folded_texts[row] = normalise(self.passages[row].text)
+        return text
+
+    def _candidate_rows(self, vector: np.ndarray, ids: list[int]) -> np.ndarray:
+        """The passages nearest the question by the vector index, and those BM25 ranks best."""
         count = min(self.candidates, len(self.passages))
         _, nearest = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), count)
-        lexical = np.argpartition(-bm25, count - 1)[:count] if count < len(bm25) else self._all_rows
+        lexical = self.lexical.candidates(ids, count, self.lexical_budget)
         return np.union1d(nearest[0][nearest[0] >= 0], lexical)
+
+    def _sentences_of(self, rows: np.ndarray) -> np.ndarray:
+        """The sentence rows of the given passages, passage by passage."""
+        starts, ends = self._sentence_at[rows], self._sentence_at[rows + 1]
+        counts = ends - starts
+        # For each sentence to take: its passage's start, plus its place within the passage.
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        taken: np.ndarray = self._sentence_list[np.repeat(starts, counts) + within]
+        return taken
 
     def _rank(self, scores: _Scores) -> list[int]:
         """Positions in scores, best first."""
         # Sorting by (-score, id) keeps ties in a fixed order between runs.
-        ids = self._ids
-        rows = scores.rows.tolist()
-        rounded = np.round(scores.fused.astype(np.float64), 6).tolist()
-        return sorted(range(len(rows)), key=lambda i: (-rounded[i], ids[rows[i]]))
+        rounded = np.round(scores.fused.astype(np.float64), 6)
+        ranked: list[int] = np.lexsort((self._id_rank[scores.rows], -rounded)).tolist()
+        return ranked
 
     def _section_allowed(self, row: int, sections: Sequence[str] | None) -> bool:
         if not sections:

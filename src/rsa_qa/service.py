@@ -77,7 +77,9 @@ def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
 
 
 def open_searcher(settings: Settings, embedder: Embedder) -> Searcher:
-    return Searcher(open_index(settings, embedder), embedder, candidates=settings.search_candidates)
+    return Searcher(
+        open_index(settings, embedder), embedder, settings.search_candidates, settings.lexical_budget
+    )
 
 
 def index_is_fresh(settings: Settings) -> bool:

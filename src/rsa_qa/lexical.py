@@ -1,0 +1,135 @@
+"""BM25 over the passages: for every passage on a small index, for candidates on a large one.
+
+bm25s works out each (term, passage) weight once, when the index is built, and keeps them
+term by term: for each term, the passages that contain it (in order) and their weights.
+A question's BM25 score for a passage is the sum of the weights of the question's terms.
+
+On a small index every passage is scored. On a large one that would cost time in
+proportion to the corpus (a common term occurs in a good share of a million passages),
+so the search asks two cheaper things instead:
+
+    candidates(...)   passages holding the question's rarest terms, ranked by those terms'
+                      weights: terms are taken rarest first while their passage lists fit
+                      in a budget, so a question costs at most that many postings
+    score_rows(...)   the exact score, every term included, of a few hundred passages:
+                      each term's weight found by binary search in its passage list
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+
+# bm25s sets its own logger to DEBUG on import, which would print on every index build.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+K1 = 1.2
+B = 0.75
+
+
+class LexicalIndex:
+    """BM25 weights of passage_terms[i] for passage i; safe to query from several threads."""
+
+    def __init__(self, passage_terms: Sequence[list[str]]) -> None:
+        self.size = len(passage_terms)
+        bm25 = bm25s.BM25(k1=K1, b=B)
+        # bm25s needs a token in every passage; an empty one gets "", which no question has.
+        bm25.index([terms or [""] for terms in passage_terms], show_progress=False)
+        self._weights = np.asarray(bm25.scores["data"], dtype=np.float32)
+        self._rows = np.asarray(bm25.scores["indices"], dtype=np.int64)
+        self._starts = np.asarray(bm25.scores["indptr"], dtype=np.int64)
+        self._term_ids = {
+            term: i for term, i in bm25.vocab_dict.items() if term and i + 1 < len(self._starts)
+        }
+        frequency = np.diff(self._starts)
+        # Passages holding each term: the scope check reads rare words from it.
+        self.passage_frequency = {term: int(frequency[i]) for term, i in self._term_ids.items()}
+        self._scratch = threading.local()
+        self._sort_postings()
+
+    def _sort_postings(self) -> None:
+        """score_rows' binary search needs each term's passages in order; bm25s gives them so."""
+        drops = np.flatnonzero(self._rows[1:] < self._rows[:-1]) + 1
+        if np.isin(drops, self._starts).all():  # order only restarts where a new term begins
+            return
+        for i in range(len(self._starts) - 1):
+            start, end = self._starts[i], self._starts[i + 1]
+            order = np.argsort(self._rows[start:end], kind="stable")
+            self._rows[start:end] = self._rows[start:end][order]
+            self._weights[start:end] = self._weights[start:end][order]
+
+    def term_ids(self, terms: Sequence[str]) -> list[int]:
+        """Ids of the terms the index knows; a repeated term counts again, as in bm25s."""
+        return [self._term_ids[t] for t in terms if t in self._term_ids]
+
+    def score_all(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(BM25 score, number of distinct terms present) of every passage."""
+        if not ids:
+            return np.zeros(self.size), np.zeros(self.size)
+        rows, weights = self._postings(ids)
+        scores = np.bincount(rows, weights=weights, minlength=self.size)
+        matched = np.bincount(self._postings(sorted(set(ids)))[0], minlength=self.size)
+        return scores, matched.astype(np.float64)
+
+    def score_rows(self, rows: np.ndarray, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """score_all's two columns for the given passages only."""
+        scores = np.zeros(len(rows))
+        matched = np.zeros(len(rows))
+        terms, repeats = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+        for term, repeat in zip(terms.tolist(), repeats.tolist(), strict=True):
+            start, end = self._starts[term], self._starts[term + 1]
+            postings = self._rows[start:end]
+            at = np.minimum(np.searchsorted(postings, rows), len(postings) - 1)
+            present = postings[at] == rows
+            scores[present] += repeat * self._weights[start + at[present]]
+            matched += present
+        return scores, matched
+
+    def candidates(self, ids: Sequence[int], count: int, budget: int) -> np.ndarray:
+        """Up to count passages best by the weights of the question's rarest terms.
+
+        Terms are taken rarest first while their passage lists add up to at most budget
+        postings (the rarest always): the common ones weigh little in BM25 and would cost
+        the most to add up.
+        """
+        chosen: list[int] = []
+        spent = 0
+        for term in sorted(set(ids), key=lambda t: self._starts[t + 1] - self._starts[t]):
+            size = int(self._starts[term + 1] - self._starts[term])
+            if chosen and spent + size > budget:
+                break
+            chosen.append(term)
+            spent += size
+        if not chosen:
+            return np.zeros(0, dtype=np.int64)
+        repeats = {t: ids.count(t) for t in chosen}
+        scores = self._scratch_scores()
+        touched = []
+        for term in chosen:
+            start, end = self._starts[term], self._starts[term + 1]
+            rows = self._rows[start:end]
+            touched.append(rows[scores[rows] == 0])  # weights are positive: 0 means not seen yet
+            scores[rows] += repeats[term] * self._weights[start:end]  # rows are distinct within a term
+        rows = np.concatenate(touched)
+        values = scores[rows]
+        scores[rows] = 0.0  # leave the scratch clean for the next question
+        if len(rows) > count:
+            rows = rows[np.argpartition(-values, count - 1)[:count]]
+        return rows
+
+    def _scratch_scores(self) -> np.ndarray:
+        """A zeroed array of one score per passage, one per thread, reused between questions."""
+        scores: np.ndarray | None = getattr(self._scratch, "scores", None)
+        if scores is None:
+            scores = self._scratch.scores = np.zeros(self.size, dtype=np.float32)
+        return scores
+
+    def _postings(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        spans = [(self._starts[t], self._starts[t + 1]) for t in ids]
+        rows = np.concatenate([self._rows[s:e] for s, e in spans])
+        weights = np.concatenate([self._weights[s:e] for s, e in spans])
+        return rows, weights
