@@ -64,6 +64,7 @@ def test_a_small_budget_keeps_to_the_rarest_terms() -> None:
     ids = lexical.term_ids(["pregnancy", "tacrolimus"])
     assert sorted(lexical.candidates(ids, 10, budget=5).tolist()) == [50, 51]  # "pregnancy" left out
     assert len(lexical.candidates(ids, 10, budget=1000)) == 10
+    assert lexical.candidates(ids, 10, budget=1).size == 0  # even the rarest term is too common
     assert lexical.candidates(lexical.term_ids(["unknown"]), 10, budget=5).size == 0
 
 

@@ -82,11 +82,11 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(256, ge=8)
     ivf_nprobe: int = Field(64, ge=1)
     # Passages scored in full per question on a large index: the dense and the BM25 best.
-    search_candidates: int = Field(200, ge=10)
+    search_candidates: int = Field(100, ge=10)
     # The BM25 candidates come from the question's rarest terms that have at most this many
     # (term, passage) postings between them, so a question's cost does not grow with the
-    # corpus (lexical.py). Above the corpus's own total, BM25 candidates are exact.
-    lexical_budget: int = Field(100_000, ge=1)
+    # corpus (lexical.py); commoner terms only score the candidates.
+    lexical_budget: int = Field(25_000, ge=1)
 
     # Operating limits and security; the README's "Operating it" explains each.
     # When set, every endpoint but /health requires `Authorization: Bearer <api_key>`.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Sequence
 
 import bm25s
@@ -79,8 +80,7 @@ class LexicalIndex:
         """score_all's two columns for the given passages only."""
         scores = np.zeros(len(rows))
         matched = np.zeros(len(rows))
-        terms, repeats = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
-        for term, repeat in zip(terms.tolist(), repeats.tolist(), strict=True):
+        for term, repeat in Counter(ids).items():
             start, end = self._starts[term], self._starts[term + 1]
             postings = self._rows[start:end]
             at = np.minimum(np.searchsorted(postings, rows), len(postings) - 1)
@@ -93,14 +93,15 @@ class LexicalIndex:
         """Up to count passages best by the weights of the question's rarest terms.
 
         Terms are taken rarest first while their passage lists add up to at most budget
-        postings (the rarest always): the common ones weigh little in BM25 and would cost
-        the most to add up.
+        postings: the common ones weigh little in BM25 and would cost the most to add up.
+        A question whose every term is that common gets none: its words are too common to
+        pick passages by, and the vector candidates stand alone.
         """
         chosen: list[int] = []
         spent = 0
         for term in sorted(set(ids), key=lambda t: self._starts[t + 1] - self._starts[t]):
             size = int(self._starts[term + 1] - self._starts[term])
-            if chosen and spent + size > budget:
+            if spent + size > budget:
                 break
             chosen.append(term)
             spent += size
