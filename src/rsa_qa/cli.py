@@ -114,6 +114,9 @@ def _serve(args: argparse.Namespace) -> int:
     service = Service(settings)
     # uvicorn handles SIGINT and SIGTERM (a graceful stop); SIGHUP reloads, as POST /admin/reload.
     signal.signal(signal.SIGHUP, lambda *_: service.reload_in_background())
+    # Once stopped, uvicorn raises SIGTERM again with the handler it found, this one: it
+    # writes out the log lines still queued (dying of a signal skips atexit), then dies of it.
+    signal.signal(signal.SIGTERM, _write_logs_and_die)
     uvicorn.run(
         create_app(settings, service),
         host=settings.host,
@@ -124,6 +127,16 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
     return 0
+
+
+def _write_logs_and_die(signum: int, _frame: object) -> None:
+    import signal
+
+    from rsa_qa.middleware import stop_log_writer
+
+    stop_log_writer()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
 
 
 def _mcp(args: argparse.Namespace) -> int:
