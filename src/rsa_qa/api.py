@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rsa_qa import __version__
 from rsa_qa.admin import admin_router
+from rsa_qa.caching import LRUCache
 from rsa_qa.chunk import Passage
 from rsa_qa.config import Settings, get_settings
 from rsa_qa.http_errors import error_response
@@ -241,16 +243,36 @@ def run_query(
     )
 
 
+# What a passage's results always carry (document, section, full citations), built once
+# per passage and searcher: a response would otherwise validate every citation anew.
+_PassageParts = tuple[DocRef, SectionRef, list[ReferenceOut]]
+_parts_by_searcher: weakref.WeakKeyDictionary[Searcher, LRUCache[_PassageParts]] = weakref.WeakKeyDictionary()
+_PARTS_KEPT = 4096
+
+
+def _passage_parts(searcher: Searcher, passage: Passage) -> _PassageParts:
+    cache = _parts_by_searcher.get(searcher)
+    if cache is None:
+        cache = _parts_by_searcher.setdefault(searcher, LRUCache(_PARTS_KEPT))
+    parts = cache.get(passage.id)
+    if parts is None:
+        references = [_reference(searcher, passage.doc_id, n) for n in passage.references]
+        parts = (_doc_ref(searcher, passage.doc_id), _section(passage), references)
+        cache.put(passage.id, parts)
+    return parts
+
+
 def _result(searcher: Searcher, hit: Hit) -> Result:
     passage = hit.passage
+    doc, section, references = _passage_parts(searcher, passage)
     return Result(
         id=passage.id,
         rank=hit.rank,
         score=round(hit.score, 6),
         text=passage.text,
-        doc=_doc_ref(searcher, passage.doc_id),
-        section=_section(passage),
-        references=[_reference(searcher, passage.doc_id, n) for n in passage.references],
+        doc=doc,
+        section=section,
+        references=references,
         highlights=[Highlight(text=h.text, start=h.start, end=h.end) for h in hit.highlights],
         scores=Scores(
             dense=round(hit.dense, 6),
@@ -270,12 +292,13 @@ def list_sections(searcher: Searcher) -> SectionsResponse:
 
 
 def passage_out(searcher: Searcher, passage: Passage) -> PassageOut:
+    doc, section, references = _passage_parts(searcher, passage)
     return PassageOut(
         id=passage.id,
         text=passage.text,
-        doc=_doc_ref(searcher, passage.doc_id),
-        section=_section(passage),
-        references=[_reference(searcher, passage.doc_id, n) for n in passage.references],
+        doc=doc,
+        section=section,
+        references=references,
         start=passage.start,
         end=passage.end,
     )
