@@ -77,7 +77,7 @@ class Client(FastHttpUser):
 
     @task(2)
     def browse(self) -> None:
-        path = random.choice(["/sections", "/references", "/passages/3.2-01", "/ready", "/health"])
+        path = random.choice(["/sections", "/references", "/passages/immunology-rsa-review:3.2-01", "/ready", "/health"])
         self._get(path, "GET article and probes", 200)
 
     @task(1)
