@@ -63,7 +63,9 @@ bench: install
 	$(BIN)/python -m rsa_qa.bench
 
 bench-scale: install
+	$(BIN)/rsa-qa index --if-stale
 	$(BIN)/python -m rsa_qa.bench_scale
+
 screenshot: install
 	SEARCH_PAGE_SCREENSHOT=docs/search-page.png $(BIN)/pytest -q tests/test_web.py -k expected_section_first
 
