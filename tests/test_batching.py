@@ -162,3 +162,14 @@ def test_a_lone_question_gets_the_every_core_call_and_a_crowd_does_not(
     _queued(batcher, embedder, 4, loop)
     assert not batcher._begin_call(batcher._take())  # others are waiting: not alone
     batcher._end_call()
+
+
+def test_close_stops_the_model_threads_and_a_later_question_starts_new_ones() -> None:
+    embedder = CountingEmbedder()
+    batcher = EmbeddingBatcher(workers=2)
+    asyncio.run(_embed_all(batcher, embedder, ["one", "two", "three"]))
+    threads = list(batcher._threads)
+    batcher.close()
+    assert threads and not any(t.is_alive() for t in threads)
+    assert len(asyncio.run(_embed_all(batcher, embedder, ["four"]))) == 1
+    batcher.close()

@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         if service.searcher is None:
             service.start()
         yield
+        service.queries.batcher.close()
 
     app = FastAPI(
         title="rsa-qa",

@@ -31,6 +31,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +46,10 @@ class _Waiting:
     text: str
     future: asyncio.Future[np.ndarray]
     loop: asyncio.AbstractEventLoop
+
+
+# Put on the queue by close(), once per model thread.
+_STOP: Any = object()
 
 
 @dataclass
@@ -94,19 +99,36 @@ class EmbeddingBatcher:
                 thread.start()
                 self._threads.append(thread)
 
+    def close(self) -> None:
+        """Let the model threads finish what they hold and stop; a later embed() starts new ones."""
+        with self._start_lock:
+            threads, self._threads = self._threads, []
+            for _ in threads:
+                self._queue.put(_STOP)
+        for thread in threads:
+            thread.join(timeout=30)
+
     def _work(self) -> None:
         while True:
             batch = self._take()
+            if batch is None:
+                return
             alone = self._begin_call(batch)
             try:
                 self._run(batch, alone)
             finally:
                 self._end_call()
 
-    def _take(self) -> list[_Waiting]:
-        """The first waiting question, and for a batching embedder this thread's share of the rest."""
-        batch = [self._queue.get()]
-        embedder = batch[0].embedder
+    def _take(self) -> list[_Waiting] | None:
+        """The first waiting question, and for a batching embedder this thread's share of the rest.
+
+        None tells the thread to stop.
+        """
+        first = self._queue.get()
+        if first is _STOP:
+            return None
+        batch = [first]
+        embedder = first.embedder
         if not getattr(embedder, "batches", True):
             return batch
         share = min(self.max_size, max(1, math.ceil((self._queue.qsize() + 1) / self.workers)))
@@ -116,6 +138,9 @@ class EmbeddingBatcher:
             try:
                 waiting = self._queue.get_nowait() if timeout <= 0 else self._queue.get(timeout=timeout)
             except queue.Empty:
+                break
+            if waiting is _STOP:
+                self._queue.put(waiting)  # for this thread's next turn, once the batch is done
                 break
             batch.append(waiting)
             if waiting.embedder is not embedder:  # a reload swapped the model; _run splits them
