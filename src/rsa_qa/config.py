@@ -64,8 +64,9 @@ class Settings(BaseSettings):
     # ONNX backends only; 1 turns it off.
     lone_question_threads: int = Field(default_factory=lambda: min(_usable_cores(), 4), ge=1, le=64)
 
-    # Concurrent questions are embedded together: a batch closes when it is full, when no
-    # further question arrived while the event loop went round once, or after this long.
+    # For a backend that embeds several texts in one call, a model thread takes up to
+    # batch_max_size waiting questions, and waits up to batch_max_wait_ms for more while the
+    # other threads are busy anyway (batching.py). The int8 backend takes one at a time.
     batch_max_size: int = Field(16, ge=1, le=256)
     batch_max_wait_ms: float = Field(2.0, ge=0.0, le=50.0)
     # Least-recently-used caches of question vectors and of whole responses (0 turns off).
