@@ -77,7 +77,8 @@ class Client(FastHttpUser):
 
     @task(2)
     def browse(self) -> None:
-        path = random.choice(["/sections", "/references", "/passages/immunology-rsa-review:3.2-01", "/ready", "/health"])
+        passage = "/passages/immunology-rsa-review:3.2-01"
+        path = random.choice(["/sections", "/references", passage, "/ready", "/health"])
         self._get(path, "GET article and probes", 200)
 
     @task(1)
