@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import bm25s
 import numpy as np
+import scipy.sparse
 
 # bm25s sets its own logger to DEBUG on import, which would print on every index build.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -51,6 +52,15 @@ class LexicalIndex:
         self.passage_frequency = {term: int(frequency[i]) for term, i in self._term_ids.items()}
         self._scratch = threading.local()
         self._sort_postings()
+        # The same weights passage by passage, for scoring a few hundred candidates: their
+        # entries lie together, where looking each term up in its passage list would read
+        # scattered bytes all over the index (and evict the model from the CPU's caches).
+        by_passage = scipy.sparse.csc_matrix(
+            (self._weights, self._rows, self._starts), shape=(self.size, len(self._starts) - 1)
+        ).tocsr()
+        self._passage_starts = by_passage.indptr.astype(np.int64)
+        self._passage_terms = by_passage.indices.astype(np.int64)
+        self._passage_weights = by_passage.data.astype(np.float32)
 
     def _sort_postings(self) -> None:
         """score_rows' binary search needs each term's passages in order; bm25s gives them so."""
@@ -78,15 +88,20 @@ class LexicalIndex:
 
     def score_rows(self, rows: np.ndarray, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """score_all's two columns for the given passages only."""
-        scores = np.zeros(len(rows))
-        matched = np.zeros(len(rows))
-        for term, repeat in Counter(ids).items():
-            start, end = self._starts[term], self._starts[term + 1]
-            postings = self._rows[start:end]
-            at = np.minimum(np.searchsorted(postings, rows), len(postings) - 1)
-            present = postings[at] == rows
-            scores[present] += repeat * self._weights[start + at[present]]
-            matched += present
+        repeats = Counter(ids)
+        wanted = np.array(sorted(repeats), dtype=np.int64)
+        starts = self._passage_starts[rows]
+        lengths = self._passage_starts[rows + 1] - starts
+        # Every (term, weight) entry of the given passages, and which of them each belongs to.
+        entries = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        terms = self._passage_terms[entries]
+        place = np.minimum(np.searchsorted(wanted, terms), max(len(wanted) - 1, 0))
+        asked = (wanted[place] == terms) if len(wanted) else np.zeros(len(terms), dtype=bool)
+        times = np.array([repeats[t] for t in wanted.tolist()], dtype=np.float64)
+        weights = self._passage_weights[entries[asked]] * times[place[asked]]
+        scores = np.bincount(owner[asked], weights=weights, minlength=len(rows))
+        matched = np.bincount(owner[asked], minlength=len(rows)).astype(np.float64)
         return scores, matched
 
     def candidates(self, ids: Sequence[int], count: int, budget: int) -> np.ndarray:
