@@ -48,7 +48,7 @@ from rsa_qa.config import Settings
 from rsa_qa.embed import Embedder
 from rsa_qa.index import LoadedIndex, SentenceRow
 from rsa_qa.search import Searcher, SearchOptions
-from rsa_qa.service import ann_settings, load_embedder, open_index
+from rsa_qa.service import ann_settings, load_embedder, open_index, settle_memory
 from rsa_qa.text import normalise, sentence_spans
 from rsa_qa.vector_index import KINDS, AnnSettings, build_vector_index, tune
 
@@ -85,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Questions are embedded as the server embeds them: one thread per call.
     embedder = load_embedder(settings)
     faiss.omp_set_num_threads(1)
-    report["article_search"] = _search_latency(Searcher(article, embedder), questions, query_vectors)
+    article_searcher = Searcher(article, embedder)
+    report["article_search"] = _search_latency(article_searcher, questions, query_vectors)
     print(f"the article: query p50 {report['article_search']['query_p50_ms']:.2f} ms", flush=True)
     for size in args.sizes:
         started = time.perf_counter()
@@ -96,10 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures["indexes"], chosen = _index_figures(vectors, query_vectors, ann, cores, figures["chosen"])
         searcher, build_s = _synthetic_searcher(article, embedder, maker.passages(sources), vectors, chosen)
         del sources, vectors
+        settle_memory()  # as the server does once an index is loaded
+        # The article just before and after, so that both see the machine as it is now.
+        before = _search_latency(article_searcher, questions, query_vectors)
         figures["full_search"] = _search_latency(searcher, questions, query_vectors)
+        after = _search_latency(article_searcher, questions, query_vectors)
+        figures["article_alongside_query_p50_ms"] = round(
+            (before["query_p50_ms"] + after["query_p50_ms"]) / 2, 3
+        )
         figures["full_search"]["searcher_build_s"] = round(build_s, 1)
         del searcher, chosen
         report["sizes"][str(size)] = figures
+        gc.unfreeze()
         gc.collect()
         print(f"{size:>9,} passages done after {time.perf_counter() - began:.0f}s", flush=True)
     report["goal"] = goal(report, ann)
@@ -118,7 +127,7 @@ def goal(report: dict[str, Any], ann: AnnSettings) -> dict[str, Any]:
     chosen = figures["chosen"]
     width = {"flat": "–", "hnsw": str(ann.ef_search), "ivf": str(ann.nprobe)}[chosen]
     recall = figures["indexes"][chosen]["by_width"][width]["recall_at_10"]
-    ratio = figures["full_search"]["query_p50_ms"] / report["article_search"]["query_p50_ms"]
+    ratio = figures["full_search"]["query_p50_ms"] / figures["article_alongside_query_p50_ms"]
     return {
         "passages": int(size),
         "index": chosen,
@@ -365,23 +374,23 @@ def format_tables(report: dict[str, Any]) -> str:
     lines += [
         "",
         "| a whole query, one question at a time | passages | query p50 ms | query p99 ms "
-        "| of which search p50 ms | searcher build s |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| of which search p50 ms | searcher build s | the article alongside, query p50 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         f"| the article | {article['passages']} | {article['query_p50_ms']:.2f} "
-        f"| {article['query_p99_ms']:.2f} | {article['search_p50_ms']:.3f} | – |",
+        f"| {article['query_p99_ms']:.2f} | {article['search_p50_ms']:.3f} | – | – |",
     ]
     for size, figures in report["sizes"].items():
         full = figures["full_search"]
         lines.append(
             f"| synthetic, {figures['chosen']} index, candidates first | {int(size):,} "
             f"| {full['query_p50_ms']:.2f} | {full['query_p99_ms']:.2f} | {full['search_p50_ms']:.3f} "
-            f"| {full['searcher_build_s']} |"
+            f"| {full['searcher_build_s']} | {figures['article_alongside_query_p50_ms']:.2f} |"
         )
     if "goal" in report:
         goal = report["goal"]
         lines.append(
             f"\ngoal at {goal['passages']:,} passages ({goal['index']}, width {goal['width']}): query p50 "
-            f"{goal['query_p50_vs_article']} x the article's (< {GOAL_QUERY_RATIO}), recall@10 "
+            f"{goal['query_p50_vs_article']} x the article's alongside (< {GOAL_QUERY_RATIO}), recall@10 "
             f"{goal['recall_at_10']} (>= {GOAL_RECALL}): {'met' if goal['met'] else 'NOT met'}"
         )
     embedding = report["embedding"]
