@@ -116,12 +116,10 @@ class Searcher:
         self._sentence_terms: dict[int, frozenset[str]] = {}  # filled as sentences are highlighted
         self._folded_texts: dict[int, str] = {}  # filled as passages are selected
         self._all_rows = np.arange(len(self.passages))
-        self._passage_sentences: list[list[int]] = [[] for _ in self.passages]
-        for row, sentence in enumerate(index.sentence_rows):
-            self._passage_sentences[sentence.passage].append(row)
-        # The same, flat: passage r's sentence rows are _sentence_list[_sentence_at[r]:_sentence_at[r + 1]].
-        self._sentence_list = np.array([s for rows in self._passage_sentences for s in rows], dtype=np.int64)
-        self._sentence_at = np.cumsum([0] + [len(rows) for rows in self._passage_sentences])
+        # Passage r's sentence rows are _sentence_list[_sentence_at[r]:_sentence_at[r + 1]].
+        self._sentence_list = np.argsort(self._sentence_passage, kind="stable")
+        counts = np.bincount(self._sentence_passage, minlength=len(self.passages))
+        self._sentence_at = np.concatenate(([0], np.cumsum(counts)))
         ids = [p.id for p in self.passages]
         # Each passage's place among the ids in order, the tie-break of the ranking.
         self._id_rank = np.empty(len(ids), dtype=np.int64)
@@ -269,7 +267,7 @@ class Searcher:
         self, row: int, sentence_cosines: np.ndarray | dict[int, float], terms: list[str]
     ) -> tuple[Highlight, ...]:
         """The passage's sentences that best match the question, in reading order."""
-        rows = self._passage_sentences[row]
+        rows = self._sentence_list[self._sentence_at[row] : self._sentence_at[row + 1]].tolist()
         if not rows:
             return ()
         wanted = set(terms)
