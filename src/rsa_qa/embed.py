@@ -120,8 +120,7 @@ class OnnxEmbedder:
         # Dynamic quantisation scales activations by the largest value in the whole batch,
         # so an int8 vector would depend on the texts encoded beside it; one at a time, a
         # question gets the same vector however busy the server is.
-        self._one_at_a_time = backend == "onnx-int8"
-        self.batches = not self._one_at_a_time  # whether one call embeds several texts together
+        self.batches = backend != "onnx-int8"  # whether one call embeds several texts together
         self._fingerprint = _file_fingerprint(model_fingerprint(self.path), backend, onnx_file)
 
     def fingerprint(self) -> str:
@@ -129,7 +128,7 @@ class OnnxEmbedder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        if self._one_at_a_time:
+        if not self.batches:
             for row, text in enumerate(texts):
                 vectors[row] = self._encode_batch([text])[0]
             return vectors
