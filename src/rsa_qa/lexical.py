@@ -112,9 +112,10 @@ class LexicalIndex:
         A question whose every term is that common gets none: its words are too common to
         pick passages by, and the vector candidates stand alone.
         """
+        repeats = Counter(ids)
         chosen: list[int] = []
         spent = 0
-        for term in sorted(set(ids), key=lambda t: self._starts[t + 1] - self._starts[t]):
+        for term in sorted(repeats, key=lambda t: self._starts[t + 1] - self._starts[t]):
             size = int(self._starts[term + 1] - self._starts[term])
             if spent + size > budget:
                 break
@@ -122,7 +123,6 @@ class LexicalIndex:
             spent += size
         if not chosen:
             return np.zeros(0, dtype=np.int64)
-        repeats = {t: ids.count(t) for t in chosen}
         scores = self._scratch_scores()
         touched = []
         for term in chosen:
