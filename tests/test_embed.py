@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,10 @@ import pytest
 
 from conftest import EVAL
 from rsa_qa.config import Settings
-from rsa_qa.embed import BACKENDS, Embedder, embedder_fingerprint
+from rsa_qa.embed import BACKENDS, Embedder, embedder_fingerprint, model_fingerprint
 from rsa_qa.errors import ModelError
 from rsa_qa.index import LoadedIndex
+from rsa_qa.onnx_export import export_path
 from rsa_qa.search import Searcher, SearchOptions
 from rsa_qa.service import load_embedder, rebuild_index
 from rsa_qa.text import normalise
@@ -97,6 +99,26 @@ def test_a_lone_question_on_every_core_gets_the_same_vector(settings: Settings, 
     for question in DEV_QUESTIONS:
         alone = embedder.encode_alone(normalise(question))  # type: ignore[attr-defined]
         assert float(alone @ embedder.encode([normalise(question)])[0]) >= 0.9999, question
+
+
+def test_exports_fuse_attention_and_run_every_product_in_int8(
+    backend_searchers: dict[str, Searcher], settings: Settings
+) -> None:
+    """The fused graph is what makes int8 fast (onnx_export.py); an exporter change could undo it."""
+    import onnx
+    from transformers import AutoConfig
+
+    model_path = Path(settings.model_path)
+    layers = AutoConfig.from_pretrained(model_path, local_files_only=True).num_hidden_layers
+
+    def operators(backend: str) -> Counter[str]:
+        onnx_file = export_path(settings.cache_dir, model_fingerprint(model_path), backend)
+        return Counter(node.op_type for node in onnx.load(str(onnx_file)).graph.node)
+
+    fp32, int8 = operators("onnx"), operators("onnx-int8")
+    assert fp32["Attention"] == layers and fp32["EmbedLayerNormalization"] == 1
+    assert int8["QAttention"] == layers and int8["MatMulNBits"] == layers  # the feed-forward outputs
+    assert int8["MatMul"] == 0 and int8["Attention"] == 0, int8
 
 
 def test_default_backend_is_one_the_parity_tests_cover() -> None:

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     inference_threads: int = Field(1, ge=1, le=64)
     inference_workers: int = Field(2, ge=1, le=64)
     # Threads for a question that is alone in the server (nothing else in flight): it gets
-    # the cores the workers would share (on two cores, 2.1 ms instead of 3.3 for int8).
+    # the cores the workers would share (on two cores, 1.4 ms instead of 2.5 for int8).
     # ONNX backends only; 1 turns it off.
     lone_question_threads: int = Field(default_factory=lambda: min(_usable_cores(), 4), ge=1, le=64)
 
