@@ -311,7 +311,11 @@ def _vector_index_params(ann: AnnSettings, passages: int) -> dict[str, Any]:
     if kind == "hnsw":
         return {"kind": kind, "m": ann.m, "ef_construction": ann.ef_construction}
     if kind == "ivf":
-        return {"kind": kind, "lists": ann.ivf_lists(passages), "codes": "sq8, refined with exact vectors"}
+        return {
+            "kind": kind,
+            "lists": ann.ivf_lists(passages),
+            "codes": "sq8 uniform, refined with exact vectors",
+        }
     return {"kind": kind}
 
 
