@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-import pytest
+import re
 
-from rsa_qa.text import normalise, raw_terms, search_terms, sentence_spans
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rsa_qa.text import collapse_whitespace, normalise, raw_terms, search_terms, sentence_spans
 
 
 @pytest.mark.parametrize(
@@ -11,6 +15,11 @@ from rsa_qa.text import normalise, raw_terms, search_terms, sentence_spans
 )
 def test_normalise_folds_subscripts_emphasis_and_space(variant: str, plain: str) -> None:
     assert normalise(variant) == plain
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\n\r\x0b\x0c\x1c\x85\xa0\u2003\u2028\u3000\u200bab*_")))
+def test_whitespace_is_what_the_regex_calls_whitespace(text: str) -> None:
+    assert collapse_whitespace(text) == re.sub(r"\s+", " ", text).strip()
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from functools import lru_cache
 
 import Stemmer
 
-_WHITESPACE = re.compile(r"\s+")
 # A sentence ends at . ? or ! (optionally followed by a closing bracket or quote) when
 # whitespace and then an upper-case letter, digit or opening bracket follow.
 _SENTENCE_END = re.compile(r"""[.?!][)\]"'”’]*(?=\s+[A-Z0-9(\["“])""")
@@ -33,12 +32,15 @@ STOPWORDS = frozenset(
 
 
 def collapse_whitespace(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
+    # str.split() and the regex \s agree on what whitespace is; the split is twice as fast.
+    return " ".join(text.split())
 
 
 def normalise(text: str) -> str:
     """Fold text for matching: NFKC ("VD₃" reads "VD3"), no Markdown emphasis, lower case."""
-    folded = _EMPHASIS.sub(r"\1", unicodedata.normalize("NFKC", text))
+    folded = unicodedata.normalize("NFKC", text)
+    if "*" in folded or "_" in folded:  # the emphasis pattern costs more than the test
+        folded = _EMPHASIS.sub(r"\1", folded)
     return collapse_whitespace(folded).lower()
 
 
