@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from rsa_qa import search as search_module
+from rsa_qa.embed import Embedder
+from rsa_qa.index import LoadedIndex
 from rsa_qa.search import Searcher, SearchOptions, asks_for_citation
 
 TOP = SearchOptions(top_k=5)
@@ -160,3 +163,16 @@ def test_few_candidates_still_find_the_answer(searcher: Searcher) -> None:
     narrowed = Searcher(searcher.index, searcher.embedder, candidates=10)
     for question, section in [("What daily IVIG dose did Carp give?", "3.2"), ("5000IU heparin", "3.3")]:
         assert narrowed.search(question, TOP).hits[0].passage.section.number == section
+
+
+def test_memos_of_texts_and_sentence_terms_stay_bounded(
+    index: LoadedIndex, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a large index every question meets new passages; what is kept of them must not grow for ever."""
+    monkeypatch.setattr(search_module, "_MEMO_LIMIT", 4)
+    fresh = Searcher(index, embedder)
+    expected = [h.passage.id for h in fresh.search("IVIG dose", TOP).hits]
+    for question in ("IVIG dose", "heparin", "vitamin D", "NK cells", "progesterone"):
+        fresh.search(question, TOP)
+        assert len(fresh._folded_texts) <= 4 and len(fresh._sentence_terms) <= 4
+    assert [h.passage.id for h in fresh.search("IVIG dose", TOP).hits] == expected

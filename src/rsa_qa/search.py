@@ -44,6 +44,9 @@ SEARCH_CANDIDATES = 100
 # The BM25 candidates of a large index come from the question's rarest terms, as many as
 # have at most this many (term, passage) postings between them (lexical.py).
 LEXICAL_BUDGET = 25_000
+# Folded passage texts and sentence terms are kept once computed, up to this many of each;
+# then the memo starts afresh, so that on a large index it cannot grow without bound.
+_MEMO_LIMIT = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ class Searcher:
         self.vocabulary = frozenset(self.passage_frequency)
         self._cites = np.array([1.0 if p.references else 0.0 for p in self.passages], dtype=np.float32)
         self._sentence_terms: dict[int, frozenset[str]] = {}  # filled as sentences are highlighted
-        self._folded_texts: dict[int, str] = {}  # filled as passages are selected
+        self._folded_texts: dict[int, str] = {}  # filled as passages are selected (see _MEMO_LIMIT)
         self._all_rows = np.arange(len(self.passages))
         # Passage r's sentence rows are _sentence_list[_sentence_at[r]:_sentence_at[r + 1]].
         self._sentence_list = np.argsort(self._sentence_passage, kind="stable")
@@ -214,6 +217,8 @@ class Searcher:
     def _folded_text(self, row: int) -> str:
         text = self._folded_texts.get(row)
         if text is None:
+            if len(self._folded_texts) >= _MEMO_LIMIT:
+                self._folded_texts.clear()
             text = self._folded_texts[row] = normalise(self.passages[row].text)
         return text
 
@@ -289,6 +294,8 @@ class Searcher:
         if terms is None:
             sentence = self.index.sentence_rows[row]
             text = self.passages[sentence.passage].text[sentence.start : sentence.end]
+            if len(self._sentence_terms) >= _MEMO_LIMIT:
+                self._sentence_terms.clear()
             terms = self._sentence_terms[row] = frozenset(search_terms(text))
         return terms
 
