@@ -23,7 +23,7 @@ from rsa_qa.index import (
     load_index,
 )
 from rsa_qa.service import open_index
-from rsa_qa.vector_index import AnnSettings, index_kind
+from rsa_qa.vector_index import AnnSettings, exact_vectors, index_kind
 
 CHUNKING = ChunkSettings(max_tokens=254, model_max_tokens=256, embed_section_titles=True)
 
@@ -198,6 +198,9 @@ def test_a_large_index_is_approximate_and_finds_what_flat_finds(
     matrix = flat.vectors.reconstruct_n(0, flat.vectors.ntotal)
     assert np.array_equal(built.vectors.reconstruct_n(0, built.vectors.ntotal), matrix)
     assert np.array_equal(built.vectors.reconstruct(3), matrix[3])
+    for loaded in (built, flat):  # the searcher's view of the stored vectors, not a copy
+        view = exact_vectors(loaded.vectors)
+        assert np.array_equal(view, matrix) and not view.flags.owndata and not view.flags.writeable
 
 
 def test_the_service_refuses_an_index_chunked_otherwise(built: Path, corpus: Path) -> None:

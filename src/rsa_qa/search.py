@@ -21,6 +21,7 @@ from rsa_qa.index import LoadedIndex
 from rsa_qa.lexical import LexicalIndex
 from rsa_qa.scope import ScopeVerdict, judge_scope
 from rsa_qa.text import normalise, search_terms
+from rsa_qa.vector_index import exact_vectors
 
 # Weights of the three kinds of evidence, measured with `make eval` on our own questions.
 # Dense: the better of the passage's and its best sentence's cosine. Lexical: BM25
@@ -110,7 +111,8 @@ class Searcher:
         self.candidates = candidates
         self.lexical_budget = lexical_budget
         self.passages = index.passages
-        self._passage_matrix = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+        # A view of the index's own store: self.index keeps it alive as long as this searcher.
+        self._passage_matrix = exact_vectors(index.vectors)
         self._sentence_passage = np.array([r.passage for r in index.sentence_rows], dtype=np.int64)
         self.lexical = LexicalIndex([self._lexical_terms(p) for p in self.passages])
         self.passage_frequency = self.lexical.passage_frequency

@@ -91,6 +91,28 @@ def _trained_ivf(vectors: np.ndarray, ann: AnnSettings) -> faiss.Index:
     return refined
 
 
+def exact_vectors(index: faiss.Index) -> np.ndarray:
+    """The index's exact vectors, row i for id i, read-only.
+
+    Every kind here keeps them in a flat store (the flat index itself, HNSW's storage,
+    IVF's refinement index), and the array is a view of that store rather than a copy: at
+    a million passages a copy would take another 1.5 GB. The view is only valid while the
+    index lives, so whoever keeps it must keep the index too (the Searcher keeps both).
+    """
+    store = index
+    if isinstance(index, faiss.IndexRefine):
+        store = faiss.downcast_index(index.refine_index)
+    elif isinstance(index, faiss.IndexHNSW):
+        store = faiss.downcast_index(index.storage)
+    if not isinstance(store, faiss.IndexFlat) or store.ntotal == 0:
+        vectors: np.ndarray = index.reconstruct_n(0, index.ntotal)
+        return vectors
+    view: np.ndarray = faiss.rev_swig_ptr(store.get_xb(), store.ntotal * store.d)
+    view = view.reshape(store.ntotal, store.d)
+    view.flags.writeable = False
+    return view
+
+
 def index_kind(index: faiss.Index) -> str:
     if isinstance(index, faiss.IndexHNSW):
         return "hnsw"
