@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 from conftest import JSON
 from rsa_qa.api import create_app
 from rsa_qa.config import Settings
-from rsa_qa.middleware import RequestIdFilter
+from rsa_qa.middleware import RequestIdFilter, _LogWriter
 from rsa_qa.search import Searcher
 from rsa_qa.service import Service
 
@@ -90,3 +91,42 @@ def test_openapi_documents_every_error_answer(client: TestClient) -> None:
     assert "413" not in paths["/sections"]["get"]["responses"]
     assert "401" not in paths["/health"]["get"]["responses"]
     assert {"200", "401", "409"} <= set(paths["/admin/reload"]["post"]["responses"])
+
+
+class _FlakyStream:
+    """A stream whose first write fails, as a closed stderr would."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+        self.failed = False
+
+    def write(self, text: str) -> None:
+        if not self.failed:
+            self.failed = True
+            raise OSError("stream closed")
+        self.writes.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _record(message: str) -> logging.LogRecord:
+    record = logging.LogRecord("rsa_qa.test", logging.INFO, __file__, 1, message, None, None)
+    record.request_id = "r1"
+    return record
+
+
+def test_log_writer_writes_queued_lines_in_order_and_survives_a_failed_write() -> None:
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    writer = _LogWriter(records, interval=3600)  # written out only when asked, or on stop
+    writer.stream = stream = _FlakyStream()  # type: ignore[assignment]
+    writer.start()
+    records.put(_record("lost"))
+    writer.write_out()
+    for message in ("first", "second"):
+        records.put(_record(message))
+    writer.stop()  # writes out what is queued before it returns
+    assert len(stream.writes) == 1
+    lines = stream.writes[0].splitlines()
+    assert [line.rsplit(": ", 1)[1] for line in lines] == ["first", "second"]
+    assert all("INFO [r1] rsa_qa.test" in line for line in lines)

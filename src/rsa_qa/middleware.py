@@ -152,9 +152,13 @@ class _LogWriter(threading.Thread):
                 lines.append(self.formatter.format(self.records.get_nowait()))
             except queue.Empty:
                 break
-        if lines:
+        if not lines:
+            return
+        try:
             self.stream.write("\n".join(lines) + "\n")
             self.stream.flush()
+        except (OSError, ValueError):  # stderr closed: these lines are lost, later ones still tried
+            pass
 
     def stop(self) -> None:
         self._stopping.set()

@@ -128,7 +128,8 @@ def _fuse(source: Path, target: Path, config: object) -> None:
 
     heads, hidden = getattr(config, "num_attention_heads", 0), getattr(config, "hidden_size", 0)
     with _quiet_root_logger():
-        # opt_level 0: our fusions only; ONNX Runtime's own, tuned to this CPU, run at load.
+        # opt_level 0: the pattern fusions only; ONNX Runtime's graph optimisations, which may
+        # depend on the CPU, run when the server loads the model.
         model = optimize_model(
             str(source), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
         )
