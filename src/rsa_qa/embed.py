@@ -99,7 +99,6 @@ class OnnxEmbedder:
         threads: int = 1,
         lone_threads: int = 1,
     ) -> None:
-
         self.path = _checked_model_path(model_path)
         self.name = name
         self.backend = backend

@@ -1,7 +1,7 @@
 """BM25 over the passages: for every passage on a small index, for candidates on a large one.
 
 bm25s works out each (term, passage) weight once, when the index is built, and keeps them
-term by term: for each term, the passages that contain it (in order) and their weights.
+term by term: for each term, the passages that contain it and their weights.
 A question's BM25 score for a passage is the sum of the weights of the question's terms.
 
 On a small index every passage is scored. On a large one that would cost time in
@@ -11,8 +11,8 @@ so the search asks two cheaper things instead:
     candidates(...)   passages holding the question's rarest terms, ranked by those terms'
                       weights: terms are taken rarest first while their passage lists fit
                       in a budget, so a question costs at most that many postings
-    score_rows(...)   the exact score, every term included, of a few hundred passages:
-                      each term's weight found by binary search in its passage list
+    score_rows(...)   the exact score, every term included, of a few hundred passages,
+                      read from a copy of the weights kept passage by passage
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ class LexicalIndex:
         # Passages holding each term: the scope check reads rare words from it.
         self.passage_frequency = {term: int(frequency[i]) for term, i in self._term_ids.items()}
         self._scratch = threading.local()
-        self._sort_postings()
         # The same weights passage by passage, for scoring a few hundred candidates: their
         # entries lie together, where looking each term up in its passage list would read
         # scattered bytes all over the index (and evict the model from the CPU's caches).
@@ -61,17 +60,6 @@ class LexicalIndex:
         self._passage_starts = by_passage.indptr.astype(np.int64)
         self._passage_terms = by_passage.indices.astype(np.int64)
         self._passage_weights = by_passage.data.astype(np.float32)
-
-    def _sort_postings(self) -> None:
-        """score_rows' binary search needs each term's passages in order; bm25s gives them so."""
-        drops = np.flatnonzero(self._rows[1:] < self._rows[:-1]) + 1
-        if np.isin(drops, self._starts).all():  # order only restarts where a new term begins
-            return
-        for i in range(len(self._starts) - 1):
-            start, end = self._starts[i], self._starts[i + 1]
-            order = np.argsort(self._rows[start:end], kind="stable")
-            self._rows[start:end] = self._rows[start:end][order]
-            self._weights[start:end] = self._weights[start:end][order]
 
     def term_ids(self, terms: Sequence[str]) -> list[int]:
         """Ids of the terms the index knows; a repeated term counts again, as in bm25s."""
