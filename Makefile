@@ -47,8 +47,8 @@ test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check src tests examples load
-	$(BIN)/ruff format --check src tests examples load
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
 	$(BIN)/mypy
 
 eval: install
@@ -60,22 +60,22 @@ eval: install
 
 bench: install
 	$(BIN)/rsa-qa index --if-stale
-	$(BIN)/python -m rsa_qa.bench
+	$(BIN)/python benchmarks/bench.py
 
 bench-scale: install
 	$(BIN)/rsa-qa index --if-stale
-	$(BIN)/python -m rsa_qa.bench_scale
+	$(BIN)/python benchmarks/bench_scale.py
 
 screenshot: install
 	SEARCH_PAGE_SCREENSHOT=docs/search-page.png $(BIN)/pytest -q tests/test_web.py -k expected_section_first
 
 # Bounded: 127.0.0.1 only, LOAD_USERS connections for LOAD_SECONDS, then SIGTERM. Exits 1 on any
-# 5xx, dropped connection or unexpected status. Figures in load/results/report.json.
+# 5xx, dropped connection or unexpected status. Figures in benchmarks/load/results/report.json.
 LOAD_USERS ?= 64
 LOAD_SECONDS ?= 60
 load: install
 	$(BIN)/rsa-qa index --if-stale
-	$(BIN)/python load/run.py --users $(LOAD_USERS) --seconds $(LOAD_SECONDS)
+	$(BIN)/python benchmarks/load/run.py --users $(LOAD_USERS) --seconds $(LOAD_SECONDS)
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

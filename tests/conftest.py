@@ -15,13 +15,14 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from rsa_qa.api import create_app
 from rsa_qa.config import Settings, get_settings
-from rsa_qa.embed import Embedder, load_tokenizer
-from rsa_qa.index import LoadedIndex
-from rsa_qa.parse import Document, parse_file
-from rsa_qa.search import Searcher
-from rsa_qa.service import Service, load_embedder, rebuild_index
+from rsa_qa.http.app import create_app
+from rsa_qa.pipeline.document import Document
+from rsa_qa.pipeline.embed import Embedder, load_tokenizer
+from rsa_qa.pipeline.parse import parse_file
+from rsa_qa.search.searcher import Searcher
+from rsa_qa.service import Service, build_index, load_embedder
+from rsa_qa.store.load import LoadedIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -63,7 +64,7 @@ def embedder(settings: Settings) -> Embedder:
 
 @pytest.fixture(scope="session")
 def index(settings: Settings, embedder: Embedder) -> LoadedIndex:
-    return rebuild_index(settings, embedder, progress=lambda _: None).index
+    return build_index(settings, embedder, progress=lambda _: None).index
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import CORPUS, HashEmbedder, assert_error_shape
-from rsa_qa.api import create_app
 from rsa_qa.config import Settings
-from rsa_qa.index import INDEX_FILES, read_manifest
-from rsa_qa.service import Service, rebuild_index
+from rsa_qa.http.app import create_app
+from rsa_qa.service import Service, build_index
+from rsa_qa.store.manifest import read_manifest
+from rsa_qa.store.records import INDEX_FILES
 
 
 class GatedEmbedder(HashEmbedder):
@@ -53,7 +54,7 @@ def embedder() -> GatedEmbedder:
 
 @pytest.fixture
 def client(settings: Settings, embedder: GatedEmbedder) -> Iterator[TestClient]:
-    rebuild_index(settings, embedder, progress=lambda _: None)
+    build_index(settings, embedder, progress=lambda _: None)
     with TestClient(create_app(settings, Service(settings, embedder=embedder))) as test_client:
         yield test_client
 
@@ -61,7 +62,7 @@ def client(settings: Settings, embedder: GatedEmbedder) -> Iterator[TestClient]:
 def rebuild_changed(settings: Settings, embedder: GatedEmbedder) -> str:
     article = next(settings.corpus_dir.iterdir())
     article.write_text(article.read_text(encoding="utf-8") + "\nA paragraph added later.\n", encoding="utf-8")
-    rebuild_index(settings, embedder, progress=lambda _: None)
+    build_index(settings, embedder, progress=lambda _: None)
     return version_on_disk(settings)
 
 
@@ -147,7 +148,7 @@ def test_reload_after_a_start_without_an_index_makes_it_ready(settings: Settings
     with TestClient(create_app(settings, Service(settings, embedder=embedder))) as client:
         assert client.get("/ready").status_code == 503
         assert_error_shape(client.post("/admin/reload"), 409, "reload_failed")
-        rebuild_index(settings, embedder, progress=lambda _: None)
+        build_index(settings, embedder, progress=lambda _: None)
         version = version_on_disk(settings)
         body = client.post("/admin/reload").json()
         assert (body["previous_version"], body["index_version"]) == (None, version)
@@ -165,7 +166,7 @@ def test_reload_requires_the_key_when_one_is_set(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", INDEX_FILES)
 def test_a_corrupt_index_is_never_served_and_ready_names_the_file(settings: Settings, name: str) -> None:
     embedder = GatedEmbedder()
-    rebuild_index(settings, embedder, progress=lambda _: None)
+    build_index(settings, embedder, progress=lambda _: None)
     path = settings.index_dir / name
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     with TestClient(create_app(settings, Service(settings, embedder=embedder))) as client:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from rsa_qa.api import create_app
 from rsa_qa.config import Settings
+from rsa_qa.http.app import create_app
 from rsa_qa.schemas import QueryResponse
 
 
@@ -130,7 +130,7 @@ def test_unknown_passage_is_404(client: TestClient) -> None:
     assert response.status_code == 404
     assert response.json()["error"] == {
         "code": "not_found",
-        "message": "no passage with id 'no-such-id'",
+        "message": "no passage with id 'no-such-id'; use the id of a search result",
         "field": "passage_id",
     }
 
@@ -162,12 +162,12 @@ def test_without_an_index_ready_is_503_and_queries_say_why(tmp_path: Path) -> No
 
 
 def test_a_repeated_question_is_answered_from_the_cache(client: TestClient) -> None:
-    service = client.app.state.service  # type: ignore[attr-defined]
+    server = client.app.state.server  # type: ignore[attr-defined]
     body = {"query": "Which anticoagulant dose was given with aspirin?", "top_k": 3}
     first = client.post("/query", json=body).json()
-    hits = service.queries.responses.hits
+    hits = server.responses.hits
     second = client.post("/query", json=body).json()
-    assert service.queries.responses.hits == hits + 1
+    assert server.responses.hits == hits + 1
     assert {**first, "took_ms": 0} == {**second, "took_ms": 0}
     other = client.post("/query", json={**body, "top_k": 1}).json()
     assert len(other["results"]) == 1, "options are part of the key"
@@ -180,8 +180,8 @@ def test_concurrent_queries_get_the_answers_they_would_get_alone(client: TestCli
     alone = {
         q: [r["id"] for r in client.post("/query", json={"query": q}).json()["results"]] for q in questions
     }
-    client.app.state.service.queries.responses.clear()  # type: ignore[attr-defined]
-    client.app.state.service.queries.vectors.clear()  # type: ignore[attr-defined]
+    client.app.state.server.responses.clear()  # type: ignore[attr-defined]
+    client.app.state.server.encoder.vectors.clear()  # type: ignore[attr-defined]
     with ThreadPoolExecutor(max_workers=8) as pool:
         together = list(pool.map(lambda q: client.post("/query", json={"query": q}).json(), questions))
     for question, body in zip(questions, together, strict=True):

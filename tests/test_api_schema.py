@@ -14,9 +14,9 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from rsa_qa.api import create_app
 from rsa_qa.config import Settings
-from rsa_qa.search import Searcher
+from rsa_qa.http.app import create_app
+from rsa_qa.search.searcher import Searcher
 from rsa_qa.service import Service
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", 100))

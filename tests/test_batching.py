@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import HashEmbedder
-from rsa_qa.batching import EmbeddingBatcher, _Waiting
+from rsa_qa.search.batching import EmbeddingBatcher, Waiting
 
 
 class CountingEmbedder(HashEmbedder):
@@ -116,7 +116,7 @@ def _queued(
     batcher: EmbeddingBatcher, embedder: HashEmbedder, count: int, loop: asyncio.AbstractEventLoop
 ) -> None:
     for i in range(count):
-        batcher._queue.put(_Waiting(embedder, f"question {i}", loop.create_future(), loop))
+        batcher._queue.put(Waiting(embedder, f"question {i}", loop.create_future(), loop))
 
 
 def test_a_thread_takes_its_share_of_the_waiting_questions(loop: asyncio.AbstractEventLoop) -> None:

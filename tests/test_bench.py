@@ -7,11 +7,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from bench import distinct_questions
+from bench_scale import PassageMaker
 
 from conftest import EVAL
-from rsa_qa.bench import distinct_questions
-from rsa_qa.bench_scale import PassageMaker
-from rsa_qa.index import LoadedIndex
+from rsa_qa.store.load import LoadedIndex
 
 
 def test_benchmark_questions_never_repeat() -> None:

@@ -7,11 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rsa_qa.chunk import SPECIAL_TOKENS, ChunkSettings, Passage, TokenCounter, chunk_document
 from rsa_qa.config import Settings
-from rsa_qa.embed import Embedder, load_tokenizer
 from rsa_qa.errors import CorpusError
-from rsa_qa.parse import Document, parse_text
+from rsa_qa.pipeline.chunk import SPECIAL_TOKENS, ChunkSettings, Passage, TokenCounter, chunk_document
+from rsa_qa.pipeline.document import Document
+from rsa_qa.pipeline.embed import Embedder, load_tokenizer
+from rsa_qa.pipeline.parse import parse_text
 from rsa_qa.text import collapse_whitespace, normalise
 from test_parse import ARTICLES
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rsa_qa.citations import cited_numbers, parse_entry, split_entries
+from rsa_qa.pipeline.citations import cited_numbers, parse_entry, split_entries
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import CORPUS, ROOT
 from rsa_qa.config import Settings
-from rsa_qa.index import LoadedIndex
+from rsa_qa.store.load import LoadedIndex
 
 RSA_QA = str(Path(sys.executable).with_name("rsa-qa"))
 

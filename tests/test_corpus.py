@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ARTICLE, HashEmbedder
-from rsa_qa.chunk import ChunkSettings
-from rsa_qa.corpus import corpus_files, read_document
 from rsa_qa.errors import CorpusError
-from rsa_qa.index import build_index
+from rsa_qa.pipeline.chunk import ChunkSettings
+from rsa_qa.pipeline.corpus import corpus_files, read_document
+from rsa_qa.store.build import build_index_at
 
 CHUNKING = ChunkSettings(max_tokens=254, model_max_tokens=256, embed_section_titles=True)
 SYNTHETIC = Path(__file__).parent / "data" / "synthetic-vineyard-sensors.md"
@@ -45,10 +45,10 @@ def test_each_file_is_a_document_with_an_id_from_its_name(corpus: Path) -> None:
 
 def test_front_matter_metadata_is_read(corpus: Path) -> None:
     synthetic = read_document(corpus_files(corpus)[1])
-    assert synthetic.title == "Capacitive Soil Moisture Sensors for Deficit Irrigation in Vineyards"
-    assert synthetic.authors == ["Ana Ribeiro", "Tomas Keller"]
-    assert (synthetic.doi, synthetic.year) == ("10.5555/synthetic.2024.001", "2024")
-    assert synthetic.metadata["synthetic"] is True
+    assert synthetic.meta.title == "Capacitive Soil Moisture Sensors for Deficit Irrigation in Vineyards"
+    assert synthetic.meta.authors == ["Ana Ribeiro", "Tomas Keller"]
+    assert (synthetic.meta.doi, synthetic.meta.year) == ("10.5555/synthetic.2024.001", "2024")
+    assert synthetic.meta.metadata["synthetic"] is True
 
 
 def test_sidecar_overrides_parsed_metadata_and_sets_the_id(corpus: Path) -> None:
@@ -56,9 +56,13 @@ def test_sidecar_overrides_parsed_metadata_and_sets_the_id(corpus: Path) -> None
     (corpus / "immunology-rsa-review.meta.json").write_text(json.dumps(sidecar), encoding="utf-8")
     source = corpus_files(corpus)[0]
     document = read_document(source)
-    assert (source.doc_id, document.title, document.year) == ("zhang-2024", "Immunology and RSA", "2024")
-    assert document.authors == ["Lingyan Zhang", "Kai'e Zhe"], "fields the sidecar leaves out are parsed"
-    assert document.metadata == {"journal": "Adv Nursing"}
+    assert (source.doc_id, document.meta.title, document.meta.year) == (
+        "zhang-2024",
+        "Immunology and RSA",
+        "2024",
+    )
+    assert document.meta.authors == ["Lingyan Zhang", "Kai'e Zhe"], "fields the sidecar leaves out are parsed"
+    assert document.meta.metadata == {"journal": "Adv Nursing"}
 
 
 def test_invalid_sidecar_is_a_clear_error(corpus: Path) -> None:
@@ -77,14 +81,14 @@ def test_markers_resolve_within_their_own_document(corpus: Path) -> None:
 def test_rebuild_embeds_only_what_changed(corpus: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     first = CountingEmbedder()
-    report = build_index(corpus, index_dir, first, CHUNKING)
+    report = build_index_at(corpus, index_dir, first, CHUNKING)
     assert report.added == ["immunology-rsa-review", "synthetic-vineyard-sensors"]
     ids_before = [p.id for p in report.index.passages]
 
     synthetic = corpus / SYNTHETIC.name
     synthetic.write_text(synthetic.read_text(encoding="utf-8") + "\nA closing remark.\n", encoding="utf-8")
     second = CountingEmbedder()
-    report = build_index(corpus, index_dir, second, CHUNKING)
+    report = build_index_at(corpus, index_dir, second, CHUNKING)
     assert (report.added, report.changed, report.unchanged) == (
         [],
         ["synthetic-vineyard-sensors"],
@@ -98,7 +102,7 @@ def test_rebuild_embeds_only_what_changed(corpus: Path, tmp_path: Path) -> None:
 
     synthetic.unlink()
     third = CountingEmbedder()
-    report = build_index(corpus, index_dir, third, CHUNKING)
+    report = build_index_at(corpus, index_dir, third, CHUNKING)
     assert report.removed == ["synthetic-vineyard-sensors"]
     assert third.texts == []
     assert {p.doc_id for p in report.index.passages} == {"immunology-rsa-review"}
@@ -107,10 +111,10 @@ def test_rebuild_embeds_only_what_changed(corpus: Path, tmp_path: Path) -> None:
 
 def test_reused_vectors_equal_freshly_built_ones(corpus: Path, tmp_path: Path) -> None:
     embedder = HashEmbedder()
-    build_index(corpus, tmp_path / "index", embedder, CHUNKING)
+    build_index_at(corpus, tmp_path / "index", embedder, CHUNKING)
     (corpus / "extra.md").write_text("# Extra\n\n## Part\n\nSomething else entirely.\n", encoding="utf-8")
-    incremental = build_index(corpus, tmp_path / "index", embedder, CHUNKING).index
-    fresh = build_index(corpus, tmp_path / "fresh", embedder, CHUNKING).index
+    incremental = build_index_at(corpus, tmp_path / "index", embedder, CHUNKING).index
+    fresh = build_index_at(corpus, tmp_path / "fresh", embedder, CHUNKING).index
     assert [p.id for p in incremental.passages] == [p.id for p in fresh.passages]
     assert (incremental.directory / "passages.faiss").read_bytes() == (
         fresh.directory / "passages.faiss"

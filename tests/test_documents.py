@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 
 from conftest import ARTICLE, EVAL
 from pdfgen import FONT, article_to_pdf
-from rsa_qa.api import create_app
 from rsa_qa.config import Settings
-from rsa_qa.embed import Embedder
-from rsa_qa.evaluate import load_questions, score
-from rsa_qa.search import Searcher
-from rsa_qa.service import Service, rebuild_index
+from rsa_qa.evaluation import load_questions, score
+from rsa_qa.http.app import create_app
+from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.search.searcher import Searcher
+from rsa_qa.service import Service, build_index
 
 DATA = Path(__file__).parent / "data"
 REVIEW, SYNTHETIC, REVIEW_PDF = (
@@ -42,7 +42,7 @@ def three_documents(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
     shutil.copy(DATA / "synthetic-vineyard-sensors.md", corpus)
     article_to_pdf(ARTICLE.read_text(encoding="utf-8"), corpus / "immunology-rsa-review.pdf")
     settings = Settings(corpus_dir=corpus, index_dir=root / "index")
-    index = rebuild_index(settings, embedder, progress=lambda _: None).index
+    index = build_index(settings, embedder, progress=lambda _: None).index
     service = Service(settings, searcher=Searcher(index, embedder), not_ready_reason=None)
     with TestClient(create_app(settings, service)) as client:
         yield client

@@ -11,12 +11,12 @@ import pytest
 
 from conftest import EVAL
 from rsa_qa.config import Settings
-from rsa_qa.embed import BACKENDS, Embedder, embedder_fingerprint, model_fingerprint
 from rsa_qa.errors import ModelError
-from rsa_qa.index import LoadedIndex
-from rsa_qa.onnx_export import export_path
-from rsa_qa.search import Searcher, SearchOptions
-from rsa_qa.service import load_embedder, rebuild_index
+from rsa_qa.pipeline.embed import BACKENDS, Embedder, embedder_fingerprint, model_fingerprint
+from rsa_qa.pipeline.onnx_export import export_path
+from rsa_qa.search.searcher import Searcher, SearchOptions
+from rsa_qa.service import build_index, load_embedder
+from rsa_qa.store.load import LoadedIndex
 from rsa_qa.text import normalise
 
 ONNX_BACKENDS = [b for b in BACKENDS if b != "torch"]
@@ -36,7 +36,7 @@ def backend_searchers(settings: Settings, session_dir: Path) -> dict[str, Search
         configured = _backend_settings(settings, backend, session_dir / "backends")
         embedder = load_embedder(configured, export_if_missing=True)
         searchers[backend] = Searcher(
-            rebuild_index(configured, embedder, progress=lambda _: None).index, embedder
+            build_index(configured, embedder, progress=lambda _: None).index, embedder
         )
     return searchers
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import EVAL
-from rsa_qa.evaluate import Report, answers, load_questions, score
+from rsa_qa.evaluation import Report, answers, load_questions, score
 
 
 def client_search(client: TestClient):  # type: ignore[no-untyped-def]

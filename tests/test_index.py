@@ -8,22 +8,15 @@ import numpy as np
 import pytest
 
 from conftest import CORPUS, HashEmbedder
-from rsa_qa.chunk import ChunkSettings
 from rsa_qa.config import Settings
-from rsa_qa.embed import Embedder
 from rsa_qa.errors import IndexCorrupt, IndexMismatch, IndexNotFound
-from rsa_qa.index import (
-    INDEX_FILES,
-    MANIFEST,
-    PASSAGE_VECTORS,
-    PASSAGES,
-    LoadedIndex,
-    build_index,
-    is_fresh,
-    load_index,
-)
+from rsa_qa.pipeline.chunk import ChunkSettings
+from rsa_qa.pipeline.embed import Embedder
 from rsa_qa.service import open_index
-from rsa_qa.vector_index import AnnSettings, exact_vectors, index_kind
+from rsa_qa.store.build import build_index_at
+from rsa_qa.store.load import LoadedIndex, is_fresh, load_index
+from rsa_qa.store.records import INDEX_FILES, MANIFEST, PASSAGE_VECTORS, PASSAGES
+from rsa_qa.store.vector_index import AnnSettings, exact_vectors, index_kind
 
 CHUNKING = ChunkSettings(max_tokens=254, model_max_tokens=256, embed_section_titles=True)
 
@@ -35,7 +28,7 @@ def corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def built(corpus: Path, tmp_path: Path, hash_embedder: HashEmbedder) -> Path:
-    build_index(corpus, tmp_path / "index", hash_embedder, CHUNKING)
+    build_index_at(corpus, tmp_path / "index", hash_embedder, CHUNKING)
     return tmp_path / "index"
 
 
@@ -66,7 +59,7 @@ def test_manifest_records_what_the_index_was_built_from(index: LoadedIndex) -> N
 def test_rebuild_gives_byte_identical_passages_and_vectors(
     settings: Settings, embedder: Embedder, index: LoadedIndex, tmp_path: Path
 ) -> None:
-    again = build_index(settings.corpus_dir, tmp_path / "again", embedder, CHUNKING).index
+    again = build_index_at(settings.corpus_dir, tmp_path / "again", embedder, CHUNKING).index
     for name in (PASSAGES, PASSAGE_VECTORS):
         assert (index.directory / name).read_bytes() == (again.directory / name).read_bytes()
     assert again.version == index.version
@@ -162,7 +155,7 @@ def test_failed_build_keeps_the_previous_index(built: Path, corpus: Path) -> Non
     before = (built / MANIFEST).read_bytes()
     (corpus / "second.md").write_text("# Second\n\n## Part\n\nIVIG text to embed.\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="on purpose"):
-        build_index(corpus, built, HashEmbedder(fail_on="ivig"), CHUNKING)
+        build_index_at(corpus, built, HashEmbedder(fail_on="ivig"), CHUNKING)
     assert (built / MANIFEST).read_bytes() == before
     load_index(built)
     assert sorted(p.name for p in built.parent.iterdir()) == ["corpus", "index"], "no staging dir left"
@@ -188,10 +181,10 @@ def test_fresh_index_is_fresh(settings: Settings, index: LoadedIndex, embedder: 
 def test_a_large_index_is_approximate_and_finds_what_flat_finds(
     corpus: Path, tmp_path: Path, hash_embedder: HashEmbedder, ann: AnnSettings, kind: str
 ) -> None:
-    built = build_index(corpus, tmp_path / kind, hash_embedder, CHUNKING, ann=ann).index
+    built = build_index_at(corpus, tmp_path / kind, hash_embedder, CHUNKING, ann=ann).index
     assert index_kind(built.vectors) == kind
     assert built.manifest["vector_index"]["kind"] == kind
-    flat = build_index(corpus, tmp_path / "flat", hash_embedder, CHUNKING).index
+    flat = build_index_at(corpus, tmp_path / "flat", hash_embedder, CHUNKING).index
     assert index_kind(flat.vectors) == "flat" and flat.version != built.version
     queries = hash_embedder.encode(["IVIG", "heparin"])
     assert np.array_equal(built.vectors.search(queries, 5)[1], flat.vectors.search(queries, 5)[1])

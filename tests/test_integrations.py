@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rsa_qa.schemas import MAX_BATCH_QUERIES, BatchQueryResponse, QueryResponse, ToolsResponse
-from rsa_qa.search import Searcher
+from rsa_qa.search.searcher import Searcher
 
 TOOL_NAMES = ["search_article", "list_sections", "get_passage"]
 
@@ -87,7 +87,7 @@ def test_a_failed_tool_call_is_an_error_the_model_can_read(client: TestClient) -
     body = client.post("/tools/get_passage", json={"id": "9.9-99"}).json()
     assert body == {
         "content": "Error executing tool get_passage: no passage with id '9.9-99'; "
-        "use the id of a search_article result",
+        "use the id of a search result",
         "structured_content": None,
         "is_error": True,
     }

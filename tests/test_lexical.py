@@ -6,8 +6,8 @@ import bm25s
 import numpy as np
 import pytest
 
-from rsa_qa.lexical import K1, B, LexicalIndex
-from rsa_qa.search import Searcher
+from rsa_qa.search.searcher import Searcher
+from rsa_qa.store.lexical import K1, B, LexicalIndex
 from rsa_qa.text import search_terms
 
 

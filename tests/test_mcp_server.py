@@ -19,11 +19,11 @@ from mcp_types import CallToolResult, ResourceLink, TextContent, TextResourceCon
 from conftest import CORPUS, ROOT
 from rsa_qa.config import Settings
 from rsa_qa.errors import RsaQaError
-from rsa_qa.index import LoadedIndex
 from rsa_qa.mcp_server import build_mcp_server, run_stdio
 from rsa_qa.schemas import PassageOut, QueryResponse, SectionsResponse
-from rsa_qa.search import Searcher
+from rsa_qa.search.searcher import Searcher
 from rsa_qa.service import Service
+from rsa_qa.store.load import LoadedIndex
 
 RSA_QA = str(Path(sys.executable).with_name("rsa-qa"))
 IVIG_DOSE = "What daily IVIG dose did Carp give?"

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import JSON
-from rsa_qa.api import create_app
 from rsa_qa.config import Settings
-from rsa_qa.middleware import RequestIdFilter, _LogWriter
-from rsa_qa.search import Searcher
+from rsa_qa.http.app import create_app
+from rsa_qa.logs import LogWriter, RequestIdFilter
+from rsa_qa.search.searcher import Searcher
 from rsa_qa.service import Service
 
 SECRET = "zebra-unicorn question about IVIG"
@@ -118,7 +118,7 @@ def _record(message: str) -> logging.LogRecord:
 
 def test_log_writer_writes_queued_lines_in_order_and_survives_a_failed_write() -> None:
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    writer = _LogWriter(records, interval=3600)  # written out only when asked, or on stop
+    writer = LogWriter(records, interval=3600)  # written out only when asked, or on stop
     writer.stream = stream = _FlakyStream()  # type: ignore[assignment]
     writer.start()
     records.put(_record("lost"))

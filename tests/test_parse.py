@@ -7,17 +7,18 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rsa_qa.errors import CorpusError
-from rsa_qa.parse import Document, parse_text
+from rsa_qa.pipeline.document import Document
+from rsa_qa.pipeline.parse import parse_text
 from rsa_qa.text import collapse_whitespace
 
 
 def test_front_matter(document: Document) -> None:
-    assert document.title == (
+    assert document.meta.title == (
         "The Role of Immunological Factors in Recurrent Miscarriage and Advances in Immunotherapy"
     )
-    assert document.authors == ["Lingyan Zhang", "Kai'e Zhe"]
-    assert document.affiliation == "Shaanxi Provincial People's Hospital, Xi'an 710068, Shaanxi, China"
-    assert document.doi == "10.32629/ajn.v5i2.2449"
+    assert document.meta.authors == ["Lingyan Zhang", "Kai'e Zhe"]
+    assert document.meta.affiliation == "Shaanxi Provincial People's Hospital, Xi'an 710068, Shaanxi, China"
+    assert document.meta.doi == "10.32629/ajn.v5i2.2449"
 
 
 def test_section_tree(document: Document) -> None:
@@ -138,8 +139,8 @@ Method text (Smith et al., 2020).
 
 def test_markdown_headings_build_the_tree() -> None:
     doc = parse_text(MARKDOWN_ARTICLE, "md")
-    assert doc.title == "A Markdown Article"
-    assert doc.authors == ["Jane Roe", "John Doe"]
+    assert doc.meta.title == "A Markdown Article"
+    assert doc.meta.authors == ["Jane Roe", "John Doe"]
     assert [(s.number, s.title, s.path) for s in doc.sections] == [
         (None, "Front matter", ("Front matter",)),
         (None, "Abstract", ("Abstract",)),
@@ -206,8 +207,8 @@ def test_doi_url_and_year_in_front_matter() -> None:
     doc = parse_text(
         "Title\n\nA. Person\n\nhttps://doi.org/10.1000/xyz123. Published 2021\n\n## Intro\n\nText.\n", "t"
     )
-    assert doc.doi == "10.1000/xyz123"
-    assert doc.year == "2021"
+    assert doc.meta.doi == "10.1000/xyz123"
+    assert doc.meta.year == "2021"
 
 
 # Properties on arbitrary text: whatever the PDF extraction hands over, the parser copes.

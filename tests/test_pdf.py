@@ -7,8 +7,9 @@ import pytest
 from conftest import ARTICLE
 from pdfgen import FONT, RUNNING_HEADER, article_to_pdf, lines_to_pdf
 from rsa_qa.errors import CorpusError
-from rsa_qa.parse import Document, parse_text
-from rsa_qa.pdf import pdf_to_text
+from rsa_qa.pipeline.document import Document
+from rsa_qa.pipeline.parse import parse_text
+from rsa_qa.pipeline.pdf import pdf_to_text
 
 pytestmark = pytest.mark.skipif(not FONT.is_file(), reason="needs the DejaVu font (Debian fonts-dejavu-core)")
 
@@ -25,10 +26,10 @@ def test_pdf_gives_the_same_sections_and_references(pdf_document: Document, docu
     assert [r.citation for r in pdf_document.references.values()] == [
         r.citation for r in document.references.values()
     ]
-    assert (pdf_document.title, pdf_document.authors, pdf_document.doi) == (
-        document.title,
-        document.authors,
-        document.doi,
+    assert (pdf_document.meta.title, pdf_document.meta.authors, pdf_document.meta.doi) == (
+        document.meta.title,
+        document.meta.authors,
+        document.meta.doi,
     )
 
 

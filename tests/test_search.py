@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rsa_qa import search as search_module
-from rsa_qa.embed import Embedder
-from rsa_qa.index import LoadedIndex
-from rsa_qa.search import Searcher, SearchOptions, asks_for_citation
+from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.search import searcher as search_module
+from rsa_qa.search.searcher import Searcher, SearchOptions, asks_for_citation
+from rsa_qa.store.load import LoadedIndex
 
 TOP = SearchOptions(top_k=5)
 

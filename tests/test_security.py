@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import JSON, assert_error_shape
-from rsa_qa.api import create_app
 from rsa_qa.config import Settings
-from rsa_qa.search import Searcher
+from rsa_qa.http.app import create_app
+from rsa_qa.search.searcher import Searcher
 from rsa_qa.service import Service
 
 API_KEY = "correct-horse-battery-staple"

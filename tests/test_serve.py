@@ -27,9 +27,10 @@ import pytest
 
 from conftest import CORPUS
 from rsa_qa.config import Settings
-from rsa_qa.embed import Embedder
-from rsa_qa.index import LoadedIndex, read_manifest
-from rsa_qa.service import rebuild_index
+from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.service import build_index
+from rsa_qa.store.load import LoadedIndex
+from rsa_qa.store.manifest import read_manifest
 
 RSA_QA = str(Path(sys.executable).with_name("rsa-qa"))
 SECRET = "okapi-narwhal"
@@ -135,7 +136,7 @@ def test_a_rebuild_is_swapped_in_while_requests_run(
 
     with ThreadPoolExecutor(4) as pool:
         askers = [pool.submit(ask) for _ in range(4)]
-        rebuild_index(server.settings, embedder, progress=lambda _: None)
+        build_index(server.settings, embedder, progress=lambda _: None)
         rebuilt = str(read_manifest(server.settings.index_dir)["index_version"])
         reloaded = httpx.post(f"{server.url}/admin/reload", timeout=60)
         time.sleep(0.5)

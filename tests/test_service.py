@@ -10,8 +10,9 @@ import pytest
 from conftest import CORPUS, HashEmbedder
 from rsa_qa.config import Settings
 from rsa_qa.errors import IndexCorrupt, IndexMismatch, IndexNotFound, RsaQaError
-from rsa_qa.index import INDEX_FILES, MANIFEST, read_manifest
-from rsa_qa.service import Service, rebuild_index
+from rsa_qa.service import Service, build_index
+from rsa_qa.store.manifest import read_manifest
+from rsa_qa.store.records import INDEX_FILES, MANIFEST
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def build(settings: Settings, embedder: HashEmbedder | None = None) -> str:
     """Build the index and return its version, as written in its manifest."""
-    rebuild_index(settings, embedder or HashEmbedder(), progress=lambda _: None)
+    build_index(settings, embedder or HashEmbedder(), progress=lambda _: None)
     return str(read_manifest(settings.index_dir)["index_version"])
 
 
@@ -86,7 +87,7 @@ def _garble_manifest(settings: Settings) -> None:
 
 
 def _other_model(settings: Settings) -> None:
-    rebuild_index(settings, OtherModel(), progress=lambda _: None)
+    build_index(settings, OtherModel(), progress=lambda _: None)
 
 
 class OtherModel(HashEmbedder):
@@ -125,7 +126,7 @@ def test_a_failed_rebuild_leaves_the_served_index_and_the_one_on_disk(settings: 
     service.start()
     change_corpus(settings)
     with pytest.raises(RuntimeError, match="on purpose"):
-        rebuild_index(settings, HashEmbedder(fail_on="ivig"), progress=lambda _: None)
+        build_index(settings, HashEmbedder(fail_on="ivig"), progress=lambda _: None)
     assert service.searcher is not None and service.searcher.index.version == version
     with pytest.raises(IndexMismatch, match="stale"):
         service.reload()  # the old index is on disk, and the corpus no longer matches it

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from rsa_qa import __version__
 from rsa_qa.config import Settings
-from rsa_qa.errors import RsaQaError
+from rsa_qa.errors import RsaQaError, describe_invalid
+from rsa_qa.version import VERSION
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,7 +48,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rsa-qa", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--version", action="version", version=f"rsa-qa {__version__}")
+    parser.add_argument("--version", action="version", version=f"rsa-qa {VERSION}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     index = commands.add_parser("index", help="build index/ from corpus/")
@@ -89,14 +88,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from rsa_qa.service import index_is_fresh, load_embedder, rebuild_index
+    from rsa_qa.service import build_index, index_is_fresh
 
     settings = _settings(args)
     if args.if_stale and index_is_fresh(settings):
         print(f"{settings.index_dir} is up to date")
         return 0
-    embedder = load_embedder(settings, export_if_missing=True, threads=os.cpu_count())
-    rebuild_index(settings, embedder, progress=lambda line: print(line, flush=True))
+    build_index(settings, progress=lambda line: print(line, flush=True))
     return 0
 
 
@@ -105,8 +103,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from rsa_qa.api import create_app
-    from rsa_qa.middleware import configure_logging
+    from rsa_qa.http.app import create_app
+    from rsa_qa.logs import configure_logging
     from rsa_qa.service import Service
 
     settings = _settings(args)
@@ -132,7 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _write_logs_and_die(signum: int, _frame: object) -> None:
     import signal
 
-    from rsa_qa.middleware import stop_log_writer
+    from rsa_qa.logs import stop_log_writer
 
     stop_log_writer()
     signal.signal(signum, signal.SIG_DFL)
@@ -149,24 +147,17 @@ def _mcp(args: argparse.Namespace) -> int:
 def _query(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from rsa_qa.api import run_query
+    from rsa_qa.answers import run_query
     from rsa_qa.schemas import QueryRequest
-    from rsa_qa.search import Searcher
-    from rsa_qa.service import load_embedder, open_index
+    from rsa_qa.service import open_searcher
 
     settings = _settings(args)
     try:
         request = QueryRequest(query=args.question, top_k=args.top_k, sections=args.sections)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        if not message.startswith(field):
-            message = f"{field}: {message}"
-        print(f"rsa-qa: error: {message}", file=sys.stderr)
+        print(f"rsa-qa: error: {describe_invalid(exc.errors())[1]}", file=sys.stderr)
         return 2
-    embedder = load_embedder(settings)
-    response = run_query(Searcher(open_index(settings, embedder), embedder), request)
+    response = run_query(open_searcher(settings), request)
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
@@ -183,7 +174,7 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from rsa_qa.evaluate import format_table, http_search, in_process_search, load_questions, score
+    from rsa_qa.evaluation import format_table, http_search, in_process_search, load_questions, score
 
     search = http_search(args.url) if args.url else in_process_search(_settings(args))
     reports = {path.name: score(load_questions(path), search) for path in args.questions}

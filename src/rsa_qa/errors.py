@@ -1,17 +1,24 @@
-"""Exceptions raised by rsa_qa.
+"""Exceptions raised by rsa_qa, and the one way a validation failure is put into words.
 
     RsaQaError
      ├── CorpusError            the corpus cannot be read or parsed
      ├── ModelError             the embedding model cannot be loaded
+     ├── NotReady               no index is loaded (yet); the reason says what to run
+     ├── PassageNotFound        no passage has the id asked for
      └── IndexError_            base of the index problems below
           ├── IndexNotFound     no index where one was expected
           ├── IndexCorrupt      a file is missing, truncated or fails its checksum
           └── IndexMismatch     built from another corpus, model or version (stale)
 
-Each carries a sentence meant for the user; the API and the CLI print it as it is.
+Each carries a sentence meant for the user; the API, the MCP tools and the CLI show it as
+it is (HTTP 503 for NotReady, 404 for PassageNotFound).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 REBUILD_HINT = "run `make index` (or `rsa-qa index`) to rebuild it"
 
@@ -25,6 +32,14 @@ class CorpusError(RsaQaError):
 
 
 class ModelError(RsaQaError):
+    pass
+
+
+class NotReady(RsaQaError):
+    pass
+
+
+class PassageNotFound(RsaQaError):
     pass
 
 
@@ -42,3 +57,24 @@ class IndexCorrupt(IndexError_):
 
 class IndexMismatch(IndexError_):
     pass
+
+
+# Where FastAPI says a request field was; the field's own name follows.
+_REQUEST_PARTS = ("body", "query", "path")
+
+
+def describe_invalid(errors: Sequence[Mapping[str, Any]]) -> tuple[str | None, str]:
+    """(field, message) for the first of pydantic's validation errors, as users are told it.
+
+    field is dotted ("sections.0", "queries.1.query"); the message names the field unless
+    it already begins with it ("query is blank; …").
+    """
+    first = errors[0] if errors else {}
+    loc = tuple(first.get("loc", ()))
+    if loc and loc[0] in _REQUEST_PARTS:
+        loc = loc[1:]
+    field = ".".join(str(part) for part in loc) or None
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if field and not re.match(rf"{re.escape(field.split('.')[0])}\b", message):
+        message = f"{field}: {message}"
+    return field, message

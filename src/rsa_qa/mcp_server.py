@@ -1,29 +1,28 @@
 """MCP server: the article's search as tools, its passages as resources.
 
 One server definition serves both transports: `rsa-qa mcp` runs it over stdio, and the HTTP
-app mounts its streamable HTTP endpoint at /mcp. The tools answer through the HTTP API's own
-functions (run_query, list_sections, passage_out), so a chatbot gets exactly what /query
-returns: as structured content, checked against the same pydantic models, and as text.
+app mounts its streamable HTTP endpoint at /mcp (http/routes/mcp.py). The tools answer
+through the one answer path (answers.py), so a chatbot gets exactly what /query returns:
+as structured content, checked against the same pydantic models, and as text. Tool
+descriptions name the articles of the index loaded when the client asks for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp_types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from mcp_types import Resource as McpResource
+from mcp_types import Tool as McpTool
 from pydantic import Field, ValidationError
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
-from rsa_qa import __version__, api
+from rsa_qa.answers import get_passage, run_query
+from rsa_qa.answers import list_sections as sections_of
 from rsa_qa.config import Settings
-from rsa_qa.errors import RsaQaError
+from rsa_qa.errors import RsaQaError, describe_invalid
+from rsa_qa.pipeline.document import DocumentInfo
 from rsa_qa.schemas import (
     MAX_DOCS,
     MAX_QUERY_CHARS,
@@ -37,14 +36,15 @@ from rsa_qa.schemas import (
     SectionSelector,
     SectionsResponse,
 )
-from rsa_qa.search import Searcher
+from rsa_qa.search.searcher import Searcher
 from rsa_qa.service import Service
+from rsa_qa.version import VERSION
 
 PASSAGE_URI = "rsa-qa://passages/{passage_id}"
-ARTICLE = (
-    "the review article 'The Role of Immunological Factors in Recurrent Miscarriage and Advances "
-    "in Immunotherapy' (Zhang & Zhe)"
-)
+# Tool descriptions say which articles they search; filled in from the loaded index.
+CORPUS = "{corpus}"
+# Beyond this many articles, the descriptions name the first ones and say how many more.
+NAMED_ARTICLES = 5
 QUOTE_RULE = (
     "The results are verbatim passages of the article, each with its section and the full "
     "citations it carries. Quote them word for word, never paraphrase doses, numbers, percentages "
@@ -52,13 +52,12 @@ QUOTE_RULE = (
     "the article does not answer the question: say so rather than answering from the passages."
 )
 INSTRUCTIONS = (
-    f"Retrieval-only search over {ARTICLE}. It never generates text: it returns passages. "
-    f"{QUOTE_RULE} Use search_article first; list_sections shows what the article covers."
+    "Retrieval-only search over scientific articles. It never generates text: it returns passages. "
+    f"{QUOTE_RULE} Use search_article first; list_sections shows what the articles cover."
 )
 SEARCH_DESCRIPTION = (
-    f"Search {ARTICLE} (recurrent spontaneous abortion, RSA: immunological causes, "
-    "lymphocyte immunotherapy, IVIG, heparin, aspirin, vitamin D) and return the passages that best "
-    f"answer the question, ranked, with the sentences that matched. {QUOTE_RULE}"
+    f"Search {CORPUS} and return the passages that best answer the question, ranked, with the "
+    f"sentences that matched. {QUOTE_RULE}"
 )
 LIST_SECTIONS_DESCRIPTION = (
     "List the article's sections in order: number, title, path and how many passages each has. "
@@ -98,8 +97,8 @@ def build_mcp_server(service: Service) -> MCPServer[Any]:
         try:
             request = QueryRequest(query=query, top_k=top_k, sections=sections, docs=docs)
         except ValidationError as exc:
-            raise ToolError(_first_error(exc)) from exc
-        response = api.run_query(_searcher(service), request)
+            raise ToolError(describe_invalid(exc.errors())[1]) from exc
+        response = run_query(_searcher(service), request)
         links = [_passage_link(result) for result in response.results]
         return CallToolResult(
             content=[TextContent(type="text", text=format_response(response)), *links],
@@ -108,7 +107,7 @@ def build_mcp_server(service: Service) -> MCPServer[Any]:
 
     @server.tool(title="List the sections", description=LIST_SECTIONS_DESCRIPTION, annotations=READ_ONLY)
     def list_sections() -> Annotated[CallToolResult, SectionsResponse]:
-        listed = api.list_sections(_searcher(service))
+        listed = sections_of(_searcher(service))
         return CallToolResult(
             content=[TextContent(type="text", text=format_sections(listed))],
             structured_content=listed.model_dump(mode="json"),
@@ -148,12 +147,19 @@ class _ArticleServer(MCPServer[Any]):
     def __init__(self, service: Service) -> None:
         super().__init__(
             name="rsa-qa",
-            title="rsa-qa: immunological factors in recurrent miscarriage",
+            title="rsa-qa: verbatim, cited passages of scientific articles",
             instructions=INSTRUCTIONS,
-            version=__version__,
+            version=VERSION,
             log_level="WARNING",
         )
         self.service = service
+
+    async def list_tools(self) -> list[McpTool]:
+        corpus = describe_corpus(self.service.searcher)
+        return [
+            tool.model_copy(update={"description": (tool.description or "").replace(CORPUS, corpus)})
+            for tool in await super().list_tools()
+        ]
 
     async def list_resources(self) -> list[McpResource]:
         searcher = self.service.searcher
@@ -172,17 +178,38 @@ class _ArticleServer(MCPServer[Any]):
 
 
 def _searcher(service: Service) -> Searcher:
-    if service.searcher is None:
-        raise ToolError(f"the article index is not loaded: {service.not_ready_reason or 'starting'}")
-    return service.searcher
+    try:
+        return service.current_searcher()
+    except RsaQaError as exc:
+        raise ToolError(f"the index is not loaded: {exc}") from exc
 
 
 def _passage(service: Service, passage_id: str) -> PassageOut:
-    searcher = _searcher(service)
-    found = searcher.passage_by_id(passage_id)
-    if found is None:
-        raise ToolError(f"no passage with id {passage_id!r}; use the id of a search_article result")
-    return api.passage_out(searcher, found)
+    try:
+        return get_passage(_searcher(service), passage_id)
+    except RsaQaError as exc:
+        raise ToolError(str(exc)) from exc
+
+
+def describe_corpus(searcher: Searcher | None) -> str:
+    """The articles a tool searches, in a few words for the model that reads its description."""
+    if searcher is None or not searcher.index.documents:
+        return "the articles in this service's index"
+    documents = list(searcher.index.documents.values())
+    named = ", ".join(_cite(info) for info in documents[:NAMED_ARTICLES])
+    if len(documents) == 1:
+        return f"the article {named}"
+    more = len(documents) - NAMED_ARTICLES
+    return f"{len(documents)} articles: {named}" + (f" and {more} more" if more > 0 else "")
+
+
+def _cite(info: DocumentInfo) -> str:
+    surnames = [name.split()[-1] for name in info.meta.authors if name.split()]
+    if len(surnames) > 2:
+        by = f" ({surnames[0]} et al.)"
+    else:
+        by = f" ({' & '.join(surnames)})" if surnames else ""
+    return f"'{info.meta.title}'{by}"
 
 
 def _passage_link(result: Result) -> ResourceLink:
@@ -193,13 +220,6 @@ def _passage_link(result: Result) -> ResourceLink:
         title=" › ".join(result.section.path),
         mime_type="text/markdown",
     )
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first.get("loc", ()))
-    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-    return message if message.startswith(field.split(".")[0]) else f"{field}: {message}"
 
 
 def _preview(text: str, limit: int = 120) -> str:
@@ -237,38 +257,6 @@ def format_sections(listed: SectionsResponse) -> str:
         count = f"{s.passage_count} passage{'' if s.passage_count == 1 else 's'}"
         lines.append(f"{s.number + ' ' if s.number else ''}{s.title} — {count}")
     return "\n".join(lines) + "\n"
-
-
-class _StreamableHttpEndpoint:
-    """ASGI endpoint for /mcp; a new session manager per app lifespan (the SDK's runs only once)."""
-
-    def __init__(self, server: MCPServer[Any], host: str) -> None:
-        self.server, self.host = server, host
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        # Stateless JSON: every POST stands alone, so any worker can answer and a reloaded
-        # index is used from the next call on.
-        self.server.streamable_http_app(stateless_http=True, json_response=True, host=self.host)
-        async with self.server.session_manager.run():
-            yield
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.server.session_manager.handle_request(scope, receive, send)
-
-
-def mcp_http_router(server: MCPServer[Any], settings: Settings) -> APIRouter:
-    """A router that serves MCP's streamable HTTP transport at /mcp, with its lifespan."""
-    endpoint = _StreamableHttpEndpoint(server, settings.host)
-
-    @asynccontextmanager
-    async def lifespan(_: Any) -> AsyncIterator[None]:
-        async with endpoint.running():
-            yield
-
-    router = APIRouter(lifespan=lifespan)
-    router.routes.append(Route("/mcp", endpoint, include_in_schema=False))
-    return router
 
 
 def run_stdio(settings: Settings) -> None:

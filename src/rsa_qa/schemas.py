@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rsa_qa.pipeline.document import DocumentMeta
+
 MAX_QUERY_CHARS = 1000
 MAX_TOP_K = 50
 MAX_SECTIONS = 20
@@ -166,16 +168,12 @@ class ReferencesResponse(_Model):
     references: list[ListedReference]
 
 
-class DocumentOut(_Model):
+class DocumentOut(DocumentMeta):
+    """An article: its metadata and what the index holds of it."""
+
     id: str
-    title: str
-    authors: list[str]
-    affiliation: str | None
-    doi: str | None
-    year: str | None
     file: str
     passage_count: int
-    metadata: dict[str, Any] = Field(description="Further fields from front matter or a sidecar file.")
     sections: list[SectionInfo]
 
 

@@ -1,4 +1,8 @@
-"""The loaded state behind the API and the CLI: settings, model, index, searcher.
+"""The loaded state behind every front end: settings, model, index, searcher.
+
+open_searcher() is the one place a Searcher is made from settings: the server, the MCP
+server, `rsa-qa query` and in-process `rsa-qa eval` all get theirs from it, so they search
+with the same candidates, budget and vector-index width.
 
 A running server swaps in a rebuilt index with reload(): the new index is loaded and
 checked completely on the side, then replaces the old one in a single assignment.
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,14 +22,14 @@ from pathlib import Path
 
 import faiss
 
-from rsa_qa.chunk import ChunkSettings
 from rsa_qa.config import Settings
-from rsa_qa.embed import Embedder, create_embedder, embedder_fingerprint
-from rsa_qa.errors import RsaQaError
-from rsa_qa.index import BuildReport, LoadedIndex, Progress, build_index, is_fresh, load_index
-from rsa_qa.querying import QueryEngine
-from rsa_qa.search import Searcher, SearchOptions
-from rsa_qa.vector_index import AnnSettings, tune
+from rsa_qa.errors import NotReady, RsaQaError
+from rsa_qa.pipeline.chunk import ChunkSettings
+from rsa_qa.pipeline.embed import Embedder, create_embedder, embedder_fingerprint
+from rsa_qa.search.searcher import Searcher, SearchOptions
+from rsa_qa.store.build import BuildReport, Progress, build_index_at
+from rsa_qa.store.load import LoadedIndex, is_fresh, load_index
+from rsa_qa.store.vector_index import AnnSettings, tune
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +82,9 @@ def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
     return index
 
 
-def open_searcher(settings: Settings, embedder: Embedder) -> Searcher:
+def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searcher:
+    """The index in settings.index_dir, checked, behind a Searcher configured by settings."""
+    embedder = embedder or load_embedder(settings)
     return Searcher(
         open_index(settings, embedder), embedder, settings.search_candidates, settings.lexical_budget
     )
@@ -96,8 +103,16 @@ def index_is_fresh(settings: Settings) -> bool:
     )
 
 
-def rebuild_index(settings: Settings, embedder: Embedder, progress: Progress = print) -> BuildReport:
-    return build_index(
+def build_index(
+    settings: Settings, embedder: Embedder | None = None, progress: Progress = print
+) -> BuildReport:
+    """Build settings.index_dir from settings.corpus_dir, re-embedding only what changed.
+
+    Without an embedder it loads the configured one, making its ONNX export if missing,
+    with every core: a build has the machine to itself.
+    """
+    embedder = embedder or load_embedder(settings, export_if_missing=True, threads=os.cpu_count())
+    return build_index_at(
         settings.corpus_dir,
         settings.index_dir,
         embedder,
@@ -132,10 +147,13 @@ class Service:
     # Kept when the first load finds no index, so that a reload does not load the model again.
     embedder: Embedder | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    queries: QueryEngine = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.queries = QueryEngine(self.settings)
+    def current_searcher(self) -> Searcher:
+        """The searcher to answer with, or NotReady with the reason: the one such guard."""
+        searcher = self.searcher
+        if searcher is None:
+            raise NotReady(self.not_ready_reason or "the index is not loaded yet")
+        return searcher
 
     def start(self) -> None:
         # One question's vector search is too small to share out: OpenMP threads would only
@@ -204,16 +222,20 @@ def settle_memory() -> None:
     gc.freeze()
 
 
-WARM_UP_QUESTIONS = (
-    "warm-up",
-    "What daily dose of intravenous immunoglobulin was given, and for how long, to women with "
-    "recurrent spontaneous abortion who were planning to become pregnant?",
-)
+# Words enough for a question of a typical length; the first sentence of the index's
+# first passage is added, so the warm-up searches something the corpus holds.
+WARM_UP_WORDS = 24
+
+
+def warm_up_questions(searcher: Searcher) -> list[str]:
+    first = searcher.passages[0].text.split() if searcher.passages else []
+    return ["warm-up", " ".join(first[:WARM_UP_WORDS]) + "?" if first else "What does the article say?"]
 
 
 def warm_up(searcher: Searcher) -> None:
     """Run the model and a search before ready: the first calls allocate and are slow."""
-    vectors = searcher.embedder.encode(list(WARM_UP_QUESTIONS))
-    for question, vector in zip(WARM_UP_QUESTIONS, vectors, strict=True):
+    questions = warm_up_questions(searcher)
+    vectors = searcher.embedder.encode(questions)
+    for question, vector in zip(questions, vectors, strict=True):
         searcher.embed_query(question)
         searcher.search(question, SearchOptions(), query_vector=vector)

@@ -1,0 +1,34 @@
+"""What a running app holds besides its routes: the Service, the question encoder, the response cache.
+
+    response cache   (question as sent, options, index version) → QueryResponse
+
+The response cache keys on the question exactly as sent (stripped by the request model):
+capitals matter to the scope verdict, which reads names from them. The key carries the
+index version, so a reload that swaps the searcher can never serve a stale answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+from rsa_qa.caching import LRUCache
+from rsa_qa.schemas import QueryResponse
+from rsa_qa.search.encoding import QuestionEncoder
+from rsa_qa.search.searcher import SearchOptions
+from rsa_qa.service import Service
+
+
+@dataclass
+class AppState:
+    service: Service
+    encoder: QuestionEncoder = field(init=False)
+    responses: LRUCache[QueryResponse] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.encoder = QuestionEncoder(self.service.settings)
+        self.responses = LRUCache(self.service.settings.cache_size)
+
+
+def response_key(query: str, options: SearchOptions, index_version: str) -> Hashable:
+    return (query, options, index_version)

@@ -1,0 +1,255 @@
+"""Build the index directory from the corpus.
+
+A build writes into a temporary sibling directory and renames it into place, so a failed
+build never leaves a half-written index and the previous one stays usable. A rebuild
+re-embeds only the documents whose content changed since the previous index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from rsa_qa.errors import RsaQaError
+from rsa_qa.pipeline.chunk import ChunkSettings, Passage, chunk_document
+from rsa_qa.pipeline.corpus import SourceFile, corpus_files, corpus_hash, read_document
+from rsa_qa.pipeline.document import DocumentInfo
+from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.store.load import LoadedIndex, load_index
+from rsa_qa.store.manifest import check_fresh, make_manifest
+from rsa_qa.store.records import (
+    DESCRIPTION,
+    INDEX_FILES,
+    MANIFEST,
+    PASSAGE_VECTORS,
+    PASSAGES,
+    SENTENCE_ROWS,
+    SENTENCE_VECTORS,
+    passage_record,
+)
+from rsa_qa.store.vector_index import AnnSettings, build_vector_index
+from rsa_qa.text import normalise
+
+EMBED_BATCH = 256
+DEFAULT_ANN = AnnSettings()
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuildReport:
+    index: LoadedIndex
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(getattr(self, name))} {name}" for name in ("added", "changed", "removed", "unchanged")
+        ]
+        names = [
+            f"{name}: {', '.join(getattr(self, name))}"
+            for name in ("added", "changed", "removed")
+            if getattr(self, name)
+        ]
+        return "documents " + ", ".join(parts) + ("\n  " + "\n  ".join(names) if names else "")
+
+
+@dataclass
+class _Part:
+    """One document's share of the new index: its passages and their vectors."""
+
+    info: DocumentInfo
+    passages: list[Passage]
+    vectors: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
+
+
+def build_index_at(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    progress: Progress = lambda _: None,
+    ann: AnnSettings = DEFAULT_ANN,
+) -> BuildReport:
+    started = time.perf_counter()
+    sources = corpus_files(corpus_dir)
+    previous = _reusable(index_dir, embedder, chunking, progress)
+    old = previous.documents if previous else {}
+    previous_rows = _rows_by_document(previous) if previous else {}
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged: list[str] = []
+    parts: list[_Part] = []
+    for source in sources:
+        known = old.get(source.doc_id)
+        if previous is not None and known is not None and known.hash == source.hash:
+            parts.append(_reused_part(previous, known, *previous_rows[known.id]))
+            unchanged.append(source.doc_id)
+            continue
+        parts.append(_parsed_part(source, embedder, chunking))
+        (changed if known else added).append(source.doc_id)
+    removed = sorted(set(old) - {s.doc_id for s in sources})
+    progress(
+        f"parsed {len(sources)} documents from {corpus_dir}: {sum(len(p.passages) for p in parts)} passages"
+    )
+    _embed_new(parts, embedder, chunking, progress)
+    passage_count = sum(len(part.passages) for part in parts)
+    infos = [part.info for part in parts]
+    manifest = make_manifest(corpus_hash(sources), infos, passage_count, embedder, chunking, ann)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building-", dir=index_dir.parent))
+    try:
+        _write(staging, manifest, parts, ann)
+        _swap_into_place(staging, index_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report = BuildReport(
+        index=load_index(
+            index_dir, embedder_fingerprint=manifest["model"]["fingerprint"], backend=embedder.backend
+        ),
+        added=added,
+        changed=changed,
+        removed=removed,
+        unchanged=unchanged,
+        seconds=time.perf_counter() - started,
+    )
+    progress(report.summary())
+    progress(f"index {manifest['index_version']} written to {index_dir} in {report.seconds:.1f}s")
+    return report
+
+
+def _reusable(
+    index_dir: Path, embedder: Embedder, chunking: ChunkSettings, progress: Progress
+) -> LoadedIndex | None:
+    """The previous index, when its vectors can be kept for unchanged documents."""
+    if not (index_dir / MANIFEST).is_file():
+        return None
+    try:
+        previous = load_index(
+            index_dir, embedder_fingerprint=embedder.fingerprint(), backend=embedder.backend
+        )
+        check_fresh(previous.manifest, None, None, chunking)
+    except RsaQaError as exc:
+        progress(f"re-embedding everything: the previous index cannot be reused ({exc})")
+        return None
+    return previous
+
+
+def _rows_by_document(index: LoadedIndex) -> dict[str, tuple[list[int], list[int]]]:
+    """Each document's passage rows and sentence rows, found in one pass over the index."""
+    rows: dict[str, tuple[list[int], list[int]]] = {doc_id: ([], []) for doc_id in index.documents}
+    for row, passage in enumerate(index.passages):
+        rows[passage.doc_id][0].append(row)
+    for row, sentence in enumerate(index.sentence_rows):
+        rows[index.passages[sentence.passage].doc_id][1].append(row)
+    return rows
+
+
+def _reused_part(
+    previous: LoadedIndex, info: DocumentInfo, rows: list[int], sentence_rows: list[int]
+) -> _Part:
+    vectors = np.vstack([previous.vectors.reconstruct(i) for i in rows]) if rows else None
+    return _Part(
+        info=info,
+        passages=[previous.passages[i] for i in rows],
+        vectors=vectors,
+        sentence_vectors=previous.sentence_vectors[sentence_rows],
+    )
+
+
+def _parsed_part(source: SourceFile, embedder: Embedder, chunking: ChunkSettings) -> _Part:
+    document = read_document(source)
+    passages = chunk_document(document, embedder.count_tokens, chunking)
+    return _Part(info=document.info(source.path.name, source.hash), passages=passages)
+
+
+def _embed_new(parts: list[_Part], embedder: Embedder, chunking: ChunkSettings, progress: Progress) -> None:
+    new = [part for part in parts if part.vectors is None]
+    passages = [p for part in new for p in part.passages]
+    sentences = [p.text[s:e] for p in passages for s, e in p.sentences]
+    if not passages:
+        return
+    progress(
+        f"embedding {len(passages)} passages and {len(sentences)} sentences"
+        f" with {embedder.name} ({embedder.backend})"
+    )
+    passage_vectors = _encode(
+        embedder, [normalise(p.embedding_text(chunking.embed_section_titles)) for p in passages]
+    )
+    sentence_vectors = _encode(embedder, [normalise(s) for s in sentences])
+    passage_at = sentence_at = 0
+    for part in new:
+        count = len(part.passages)
+        sentence_count = sum(len(p.sentences) for p in part.passages)
+        part.vectors = passage_vectors[passage_at : passage_at + count]
+        part.sentence_vectors = sentence_vectors[sentence_at : sentence_at + sentence_count]
+        passage_at += count
+        sentence_at += sentence_count
+
+
+def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Embed in batches, with a progress bar on a terminal when the work is long."""
+    from tqdm import tqdm
+
+    batches = [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
+    show = len(batches) > 4 and sys.stderr.isatty()
+    chunks = [embedder.encode(b) for b in tqdm(batches, desc="embedding", unit="batch", disable=not show)]
+    if not chunks:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.vstack(chunks).astype(np.float32)
+
+
+def _write(directory: Path, manifest: dict[str, Any], parts: list[_Part], ann: AnnSettings) -> None:
+    passages = [p for part in parts for p in part.passages]
+    lines = [json.dumps(passage_record(p), ensure_ascii=False, sort_keys=True) for p in passages]
+    (directory / PASSAGES).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dimension = int(manifest["model"]["dimension"])
+    vectors = [part.vectors for part in parts if part.vectors is not None and len(part.vectors)]
+    stacked_vectors = np.vstack(vectors) if vectors else np.zeros((0, dimension), np.float32)
+    faiss.write_index(build_vector_index(stacked_vectors, ann), str(directory / PASSAGE_VECTORS))
+    sentence_vectors = [part.sentence_vectors for part in parts if part.sentence_vectors is not None]
+    stacked = np.vstack(sentence_vectors) if sentence_vectors else np.zeros((0, dimension), np.float32)
+    np.save(directory / SENTENCE_VECTORS, stacked.astype(np.float32), allow_pickle=False)
+    rows = [[row, s, e] for row, passage in enumerate(passages) for s, e in passage.sentences]
+    (directory / SENTENCE_ROWS).write_text(json.dumps(rows), encoding="utf-8")
+    (directory / "README.md").write_text(DESCRIPTION, encoding="utf-8")
+    manifest["files"] = {name: _sha256(directory / name) for name in INDEX_FILES}
+    (directory / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+def _swap_into_place(staging: Path, index_dir: Path) -> None:
+    """Replace index_dir by staging with renames, keeping the old one until the new is in."""
+    retired = index_dir.with_name(f".{index_dir.name}.retired-{time.time_ns()}")
+    if index_dir.exists():
+        index_dir.rename(retired)
+    try:
+        staging.rename(index_dir)
+    except OSError:
+        if retired.exists():
+            retired.rename(index_dir)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
