@@ -10,7 +10,7 @@ EVAL_PORT ?= 8765
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install index run serve test lint eval bench bench-scale load lock screenshot clean
+.PHONY: help install index run serve test lint eval bench bench-scale load lock readme screenshot clean
 
 help:
 	@echo "make run     install if needed, build the index if missing or stale, serve on $(HOST):$(PORT)"
@@ -22,6 +22,7 @@ help:
 	@echo "make load    64 connections for 60 s against a local server: 5xx, drops, p99, memory"
 	@echo "make lint    ruff and mypy"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
+	@echo "make readme  rewrite the README's example from the service's real answer"
 	@echo "make screenshot  retake docs/search-page.png in headless chromium"
 
 # The lock pins every package, the dev and langchain extras included (both are tested);
@@ -65,6 +66,10 @@ bench: install
 bench-scale: install
 	$(BIN)/rsa-qa index --if-stale
 	$(BIN)/python benchmarks/bench_scale.py
+
+# The README's example is the service's real answer; tests/test_readme.py fails when it is stale.
+readme: install
+	UPDATE_README=1 $(BIN)/pytest -q tests/test_readme.py -k services_answer
 
 screenshot: install
 	SEARCH_PAGE_SCREENSHOT=docs/search-page.png $(BIN)/pytest -q tests/test_web.py -k expected_section_first

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     # Threads for one model call, and model calls run side by side. A second thread inside
     # one call barely shortens a short question; two calls side by side embed about twice
-    # as many questions a second on two cores (README, Performance).
+    # as many questions a second on two cores (docs/performance.md).
     inference_threads: int = Field(1, ge=1, le=64)
     inference_workers: int = Field(2, ge=1, le=64)
     # Threads for a question that is alone in the server (nothing else in flight): it gets
@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     # corpus (lexical.py); commoner terms only score the candidates.
     lexical_budget: int = Field(25_000, ge=1)
 
-    # Operating limits and security; the README's "Operating it" explains each.
+    # Operating limits and security; docs/operating.md explains each.
     # When set, every endpoint but /health requires `Authorization: Bearer <api_key>`.
     api_key: SecretStr | None = None
     # Origins allowed to call the API from a browser; empty (the default) sends no CORS headers.

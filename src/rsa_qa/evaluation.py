@@ -133,7 +133,7 @@ def in_process_search(settings: Settings) -> Search:
 
 
 def format_table(reports: dict[str, Report]) -> str:
-    """A Markdown table, one row per question set, as pasted into the README."""
+    """A Markdown table, one row per question set, as pasted into docs/retrieval.md."""
     lines = [
         "| question set | answerable | hit@1 | hit@3 | MRR@10 | answerable rejected "
         "| off-topic | off-topic rejected | p50 ms |",

@@ -14,7 +14,7 @@ more while the other threads are busy anyway. So batches grow with the load by
 themselves and a lone question waits for nothing. The int8 embedder encodes one text
 per call (embed.py), so under it each thread takes one question at a time: measured on
 two cores, two calls side by side embed about twice as many questions a second as one,
-and a bigger batch in one call gains much less (see README, Performance).
+and a bigger batch in one call gains much less (see docs/performance.md).
 
 A question that is alone (no other in flight or waiting) goes instead to the model's
 `encode_alone`, where the embedder has one: a call that shares the question out between
