@@ -164,4 +164,5 @@ def test_the_wheel_holds_the_package_and_no_benchmark_code(tmp_path: Path) -> No
     [wheel] = tmp_path.glob("rsa_qa-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "rsa_qa/answers.py" in names and "rsa_qa/http/static/index.html" in names
+    assert "rsa_qa/search/fitted.json" in names, "the fitted models ship with the package"
     assert not [n for n in names if "bench" in n or "locust" in n or n.startswith(("tests/", "eval/"))]

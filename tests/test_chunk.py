@@ -53,11 +53,17 @@ def test_ids_are_unique_and_readable(passages: list[Passage]) -> None:
     assert {f"{doc}:3.2-01", f"{doc}:abstract-01", f"{doc}:front-matter-01"} <= set(ids)
 
 
-def test_references_are_not_passages_but_markers_resolve(passages: list[Passage]) -> None:
-    assert not any(p.section.title == "References" for p in passages)
-    cited = {n for p in passages for n in p.references}
-    assert cited == {1, 2, 3, 4, 5}
-    for passage in passages:
+def test_each_reference_entry_is_a_passage_and_markers_resolve(
+    passages: list[Passage], document: Document
+) -> None:
+    entries = [p for p in passages if p.section.title == "References"]
+    assert [p.references for p in entries] == [(1,), (2,), (3,), (4,), (5,)]
+    assert [p.id.rsplit(":", 1)[1] for p in entries] == [f"references-0{n}" for n in range(1, 6)]
+    for entry, number in zip(entries, range(1, 6), strict=True):
+        assert entry.text.startswith(f"[{number}]") and document.references[number].citation in entry.text
+    body = [p for p in passages if p.section.title != "References"]
+    assert {n for p in body for n in p.references} == {1, 2, 3, 4, 5}
+    for passage in body:
         for number in passage.references:
             assert f"[{number}]" in passage.text
 

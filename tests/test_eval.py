@@ -38,19 +38,23 @@ def test_dev_off_topic_questions_are_rejected(dev_report: Report) -> None:
 
 @pytest.mark.parametrize("name", ["own.jsonl", "check.jsonl"])
 def test_own_question_sets(client: TestClient, name: str) -> None:
+    """A regression guard, not a quality figure: the models were fitted on these questions
+    (the cross-validated figures are in fitted.json and `make eval`). The scope threshold
+    rejects at most ~3 % of answerable questions, and off-topic ones pay for it."""
     rows = load_questions(EVAL / name)
     assert len(rows) >= 40
     report = score(rows, client_search(client))
     assert report.hit1 >= 0.85, report.misses
     assert report.hit3 >= 0.9, report.misses
-    assert report.oos_rejected is not None and report.oos_rejected >= 0.8, report.misses
+    assert report.in_scope_rejected <= 0.05, report.misses
+    assert report.oos_rejected is not None and report.oos_rejected >= 0.6, report.misses
 
 
 def test_question_sets_are_answerable_from_the_article() -> None:
     """Every gold string occurs in the article, so a miss is the ranker's, not the question's."""
     article = next((EVAL.parent / "corpus").iterdir()).read_text(encoding="utf-8")
     passage = {"text": article, "section": {"number": None, "title": ""}, "references": []}
-    for name in ("dev.jsonl", "own.jsonl", "check.jsonl"):
+    for name in ("dev.jsonl", "own.jsonl", "check.jsonl", "blind.jsonl", "sealed.jsonl"):
         for row in load_questions(EVAL / name):
             for accepted in row.get("accept", []):
                 assert answers(passage, [{**accepted, "section": ""}]), (name, row["id"])

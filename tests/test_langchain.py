@@ -26,7 +26,7 @@ def test_invoke_returns_passages_with_section_citations_score_and_id(live_url: s
     assert first.metadata["rank"] == 1
     assert first.metadata["score"] > docs[1].metadata["score"]
     assert first.metadata["in_scope"] is True
-    assert any("400mg/kg" in h for h in first.metadata["highlights"])
+    assert all(h in first.page_content for h in first.metadata["highlights"])
 
 
 def test_citations_are_full_references(live_url: str) -> None:

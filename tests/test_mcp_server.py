@@ -104,7 +104,7 @@ def test_search_results_link_each_passage_as_a_resource(in_process: Any) -> None
         ]
 
         listed = (await client.list_resources()).resources
-        assert len(listed) == 27
+        assert len(listed) == 32, "27 passages of text and 5 reference entries"
         top = str(links[0].uri)
         assert top in {str(r.uri) for r in listed}
         read = await client.read_resource(top)

@@ -74,7 +74,7 @@ def test_typed_question_shows_the_expected_section_first(page: Page, tmp_path: P
         "3 Advances in immunotherapy for immunological factors in recurrent abortion › " + IVIG_SECTION
     )
     expect(first.locator(".rank")).to_have_text("#1")
-    expect(first.locator("mark").nth(1)).to_contain_text("They gave IVIG 400mg/kg per day")
+    expect(first).to_contain_text("They gave IVIG 400mg/kg per day")
     expect(page.locator("#verdict")).to_have_class("verdict in-scope")
     expect(page.locator("#verdict")).to_contain_text("Answered by the article")
     expect(page).to_have_url(f"{page.url.split('?')[0]}?q=What+daily+IVIG+dose+did+Carp+give%3F&top_k=5")

@@ -15,8 +15,10 @@ import numpy as np
 from rsa_qa.caching import LRUCache
 from rsa_qa.errors import PassageNotFound
 from rsa_qa.pipeline.chunk import Passage
+from rsa_qa.pipeline.citations import cited_numbers
 from rsa_qa.pipeline.document import DocumentInfo
 from rsa_qa.schemas import (
+    CitingPassage,
     DocRef,
     DocumentOut,
     DocumentsResponse,
@@ -63,6 +65,7 @@ def run_query(
         query=request.query,
         results=[_result(searcher, hit) for hit in found.hits],
         in_scope=found.scope.in_scope,
+        in_scope_probability=round(found.scope.probability, 6),
         reason=found.scope.reason,
         index_version=searcher.index.version,
         took_ms=elapsed_ms(started),
@@ -145,7 +148,16 @@ def _result(searcher: Searcher, hit: Hit) -> Result:
             fused=round(hit.score, 6),
         ),
         context_for=hit.context_for,
+        cited_by=[_citing(searcher, p, passage.references) for p in searcher.citing(passage)],
     )
+
+
+def _citing(searcher: Searcher, passage: Passage, numbers: tuple[int, ...]) -> CitingPassage:
+    """A passage citing the entry, with the sentence that carries the marker."""
+    entries = searcher.index.documents[passage.doc_id].references
+    sentences = (passage.text[s:e] for s, e in passage.sentences)
+    sentence = next((t for t in sentences if set(numbers) & set(cited_numbers(t, entries))), passage.text)
+    return CitingPassage(id=passage.id, section=_section(passage), text=sentence)
 
 
 def _section(passage: Passage) -> SectionRef:
@@ -188,5 +200,6 @@ def _document(info: DocumentInfo, counts: Counter[tuple[str, str]]) -> DocumentO
         file=info.file,
         passage_count=sum(s.passage_count for s in sections),
         sections=sections,
+        abbreviations=info.abbreviations,
         **info.meta.model_dump(),
     )

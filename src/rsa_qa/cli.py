@@ -81,9 +81,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("questions", nargs="+", type=Path, help="question files, e.g. eval/dev.jsonl")
     evaluate.add_argument("--url", help="score a running server (default: in-process)")
+    evaluate.add_argument(
+        "--corpus", type=Path, help="the articles the questions are about (default: corpus)"
+    )
     evaluate.add_argument("--index-dir", type=Path)
     evaluate.add_argument("--misses", action="store_true", help="list the questions not answered first")
+    evaluate.add_argument(
+        "--cv",
+        action="store_true",
+        help="cross-validate: fit the models on the other folds, score each question held out",
+    )
+    evaluate.add_argument(
+        "--first-look", type=Path, help="JSON of first-look figures to print beside the cross-validated ones"
+    )
     evaluate.set_defaults(run=_eval)
+
+    fit = commands.add_parser("fit", help="fit the ranking, scope and highlight models to question sets")
+    fit.add_argument("questions", nargs="+", type=Path, help="question files, e.g. eval/*.jsonl")
+    fit.add_argument("--corpus", type=Path, help="the articles the questions are about (default: corpus)")
+    fit.add_argument("--index-dir", type=Path, help="their index (default: index)")
+    fit.add_argument(
+        "--out", type=Path, help="where to write the models (default: the package's fitted.json)"
+    )
+    fit.set_defaults(run=_fit)
     return parser
 
 
@@ -176,6 +196,8 @@ def _query(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from rsa_qa.evaluation import format_table, http_search, in_process_search, load_questions, score
 
+    if args.cv:
+        return _cross_validate(args)
     search = http_search(args.url) if args.url else in_process_search(_settings(args))
     reports = {path.name: score(load_questions(path), search) for path in args.questions}
     if args.misses:
@@ -184,6 +206,39 @@ def _eval(args: argparse.Namespace) -> int:
                 print(f"miss {name} {miss}")
         print()
     print(format_table(reports))
+    return 0
+
+
+def _cross_validate(args: argparse.Namespace) -> int:
+    import json
+
+    from rsa_qa import fitting
+    from rsa_qa.search.model import Models
+    from rsa_qa.service import open_searcher
+
+    searcher = open_searcher(_settings(args), models=Models.unfitted())
+    examples = fitting.collect(searcher, args.questions)
+    cv = fitting.cross_validate(examples, searcher, progress=lambda line: print(line, file=sys.stderr))
+    first_look = json.loads(args.first_look.read_text(encoding="utf-8")) if args.first_look else {}
+    if args.misses:
+        print("\n".join(f"miss {line}" for line in fitting.misses(cv)) + "\n")
+    print(fitting.describe(cv, first_look))
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from rsa_qa import fitting
+    from rsa_qa.search.model import FITTED, Models
+    from rsa_qa.service import open_searcher
+
+    searcher = open_searcher(_settings(args), models=Models.unfitted())
+    examples = fitting.collect(searcher, args.questions)
+    cv = fitting.cross_validate(examples, searcher, progress=lambda line: print(line, file=sys.stderr))
+    models = fitting.fit(examples, searcher, cv)
+    out = args.out or FITTED
+    models.save(out)
+    print(fitting.describe(cv, {}))
+    print(f"\nmodels fitted on {len(examples)} questions written to {out}")
     return 0
 
 

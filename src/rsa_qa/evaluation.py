@@ -45,7 +45,8 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _norm(text: str) -> str:
+def normalise_answer(text: str) -> str:
+    """Text as the scorer compares it: NFKC, lower case, whitespace collapsed."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip().lower()
 
 
@@ -53,17 +54,19 @@ def section_matches(wanted: str, section: dict[str, Any]) -> bool:
     number = str(section.get("number") or "").strip().rstrip(".")
     if re.fullmatch(r"\d+(\.\d+)*", wanted):
         return number == wanted
-    return _norm(wanted) in _norm(section.get("title") or "") or _norm(wanted) == _norm(number)
+    return normalise_answer(wanted) in normalise_answer(section.get("title") or "") or normalise_answer(
+        wanted
+    ) == normalise_answer(number)
 
 
 def answers(result: dict[str, Any], accept: list[dict[str, Any]]) -> bool:
     citations = " ".join(str(r.get("citation") or "") for r in result.get("references") or [])
-    haystack = _norm((result.get("text") or "") + " " + citations)
+    haystack = normalise_answer((result.get("text") or "") + " " + citations)
     doc_id = (result.get("doc") or {}).get("id")
     return any(
         a.get("doc") in (None, doc_id)
         and section_matches(a["section"], result.get("section") or {})
-        and all(_norm(c) in haystack for c in a["contains"])
+        and all(normalise_answer(c) in haystack for c in a["contains"])
         for a in accept
     )
 

@@ -9,7 +9,8 @@
 Each Document is one passage, verbatim, with the passage id as Document.id and in its
 metadata: id, rank, score, section ("3.2", or "Abstract" for an unnumbered part),
 section_title, section_path, citations ([{"marker", "citation"}]), highlights (the sentences
-that matched), context_for, and the query's in_scope verdict and reason.
+that matched), context_for, cited_by (for a reference entry: the passages citing it), and the
+query's in_scope verdict, its probability and reason.
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ def _document(result: Result, answer: QueryResponse) -> Document:
         "citations": [{"marker": r.marker, "citation": r.citation} for r in result.references],
         "highlights": [h.text for h in result.highlights],
         "context_for": result.context_for,
+        "cited_by": [c.id for c in result.cited_by],
         "in_scope": answer.in_scope,
+        "in_scope_probability": answer.in_scope_probability,
         "reason": answer.reason,
     }
     return Document(id=result.id, page_content=result.text, metadata=metadata)

@@ -124,6 +124,12 @@ class Scores(_Model):
     fused: float = Field(description="The weighted sum that ranks the results; equals score.")
 
 
+class CitingPassage(_Model):
+    id: str
+    section: SectionRef
+    text: str = Field(description="The sentence of the passage that cites the entry, verbatim.")
+
+
 class Result(_Model):
     id: str
     rank: int
@@ -137,12 +143,20 @@ class Result(_Model):
     context_for: str | None = Field(
         None, description="Set on passages added by expand: the id of the hit they surround."
     )
+    cited_by: list[CitingPassage] = Field(
+        default_factory=list,
+        description="For an entry of a reference list: the passages of its article that cite it.",
+    )
 
 
 class QueryResponse(_Model):
     query: str
     results: list[Result]
-    in_scope: bool = Field(description="False when nothing in the article answers the question well.")
+    in_scope: bool = Field(description="False when the articles do not answer the question.")
+    in_scope_probability: float = Field(
+        description="The fitted probability that the articles answer the question; in_scope is it "
+        "at or above a threshold chosen by cross-validation."
+    )
     reason: str = Field(description="Why in_scope has its value, in one sentence.")
     index_version: str
     took_ms: float
@@ -175,6 +189,9 @@ class DocumentOut(DocumentMeta):
     file: str
     passage_count: int
     sections: list[SectionInfo]
+    abbreviations: dict[str, str] = Field(
+        default_factory=dict, description="Abbreviations the article defines: short form → long form."
+    )
 
 
 class DocumentsResponse(_Model):

@@ -26,6 +26,7 @@ from rsa_qa.config import Settings
 from rsa_qa.errors import NotReady, RsaQaError
 from rsa_qa.pipeline.chunk import ChunkSettings
 from rsa_qa.pipeline.embed import Embedder, create_embedder, embedder_fingerprint
+from rsa_qa.search.model import Models, load_models
 from rsa_qa.search.searcher import Searcher, SearchOptions
 from rsa_qa.store.build import BuildReport, Progress, build_index_at
 from rsa_qa.store.load import LoadedIndex, is_fresh, load_index
@@ -82,11 +83,18 @@ def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
     return index
 
 
-def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searcher:
-    """The index in settings.index_dir, checked, behind a Searcher configured by settings."""
+def open_searcher(
+    settings: Settings, embedder: Embedder | None = None, models: Models | None = None
+) -> Searcher:
+    """The index in settings.index_dir, checked, behind a Searcher configured by settings,
+    ranking with the fitted models (or the ones given)."""
     embedder = embedder or load_embedder(settings)
     return Searcher(
-        open_index(settings, embedder), embedder, settings.search_candidates, settings.lexical_budget
+        open_index(settings, embedder),
+        embedder,
+        settings.search_candidates,
+        settings.lexical_budget,
+        models or load_models(),
     )
 
 

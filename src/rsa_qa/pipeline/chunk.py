@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from rsa_qa.pipeline.citations import cited_numbers
-from rsa_qa.pipeline.document import FRONT_MATTER, REFERENCES, Document, Paragraph, Section
+from rsa_qa.pipeline.document import FRONT_MATTER, Document, Paragraph, Section
 from rsa_qa.text import collapse_whitespace, normalise, sentence_spans
 
 TokenCounter = Callable[[str], int]
@@ -32,6 +32,7 @@ class ChunkSettings:
             "model_max_tokens": self.model_max_tokens,
             "embed_section_titles": self.embed_section_titles,
             "split": "paragraph, then sentences",
+            "reference_entries": "one passage each",
         }
 
 
@@ -62,8 +63,10 @@ def section_context(section: Section) -> str:
 
 def chunk_document(doc: Document, count: TokenCounter, settings: ChunkSettings) -> list[Passage]:
     passages: list[Passage] = []
-    # Reference entries are not passages: each passage carries the full citations it cites.
-    for section in (s for s in doc.sections if s.title != REFERENCES):
+    # Each reference-list entry is a passage of its own (section "References"), so that a
+    # question about a cited work can find it; it carries its own citation, as body
+    # passages carry the citations they cite.
+    for section in doc.sections:
         paragraphs = [p for p in doc.paragraphs if p.section == section]
         spans = _section_spans(doc, paragraphs, count, settings)
         for ordinal, (start, end) in enumerate(spans, start=1):

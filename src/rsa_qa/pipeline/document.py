@@ -81,13 +81,16 @@ class Document:
     sections: list[Section] = field(default_factory=list)
     paragraphs: list[Paragraph] = field(default_factory=list)
     references: dict[int, Reference] = field(default_factory=dict)
+    abbreviations: dict[str, str] = field(default_factory=dict)  # short form → long form
 
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.source.encode("utf-8")).hexdigest()
 
     def info(self, file: str, file_hash: str) -> DocumentInfo:
-        return DocumentInfo(self.id, file, file_hash, self.meta, self.sections, self.references)
+        return DocumentInfo(
+            self.id, file, file_hash, self.meta, self.sections, self.references, self.abbreviations
+        )
 
 
 @dataclass
@@ -100,3 +103,4 @@ class DocumentInfo:
     meta: DocumentMeta
     sections: list[Section]
     references: dict[int, Reference]
+    abbreviations: dict[str, str] = field(default_factory=dict)

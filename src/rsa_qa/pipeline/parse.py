@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from rsa_qa.errors import CorpusError
+from rsa_qa.pipeline.abbreviations import find_pairs
 from rsa_qa.pipeline.citations import parse_entry, split_entries
 from rsa_qa.pipeline.document import (
     ABSTRACT,
@@ -75,6 +76,7 @@ def parse_text(source: str, doc_id: str = "article") -> Document:
     doc = Document(id=doc_id, source=source, meta=DocumentMeta(title=title))
     _Builder(doc).consume(blocks)
     apply_metadata(doc, metadata)
+    doc.abbreviations = find_pairs(source)
     return doc
 
 

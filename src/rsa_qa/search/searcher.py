@@ -1,15 +1,18 @@
-"""Query → ranked passages: dense and lexical scores fused, highlights, abstention.
+"""Query → ranked passages: evidence gathered, a fitted ranker, a fitted scope verdict.
 
-Dense: cosine between the question and each passage, and between the question and each
-sentence of the passage (the best sentence counts: one precise sentence in a longer
-passage should not be diluted by the rest). Lexical: BM25 over the passage, its section
-title and the full citations it carries, so an author's name finds the citing passage.
-The two are fused as a weighted sum of calibrated scores; ties are broken by passage id.
+For each candidate passage (every passage of a small index; the nearest by vector and the
+best by BM25 on a large one) the searcher gathers evidence (features.py): cosines of the
+question with the passage and its best sentence, BM25 over the passage, its section title
+and the citations it carries, the share of the question's terms it holds, and what kind of
+passage it is. The fitted ranker (model.py) turns that into the probability that the
+passage answers the question; results are ranked by it, ties broken by passage id. The
+scope model judges, from the best allowed passages and the question's words, whether the
+corpus answers the question at all; the highlight model picks the sentences that do.
 """
 
 from __future__ import annotations
 
-import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,28 +20,25 @@ import numpy as np
 
 from rsa_qa.pipeline.chunk import Passage, section_context
 from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.search.features import (
+    Evidence,
+    PassageTable,
+    known_names,
+    passage_features,
+    scope_features,
+)
+from rsa_qa.search.model import Models, load_models
+from rsa_qa.search.question import Question, idf
 from rsa_qa.search.scope import ScopeVerdict, judge_scope
 from rsa_qa.store.lexical import LexicalIndex
 from rsa_qa.store.load import LoadedIndex
 from rsa_qa.store.vector_index import exact_vectors
 from rsa_qa.text import normalise, search_terms
 
-# Weights of the three kinds of evidence, measured with `make eval` on our own questions.
-# Dense: the better of the passage's and its best sentence's cosine. Lexical: BM25
-# squashed into [0, 1) by score / (score + LEXICAL_HALF), so one rare term cannot swamp
-# the meaning. Coverage: the share of the question's content words the passage contains.
-DENSE_WEIGHT = 0.50
-LEXICAL_WEIGHT = 0.27
-COVERAGE_WEIGHT = 0.23
-LEXICAL_HALF = 6.0
-# "Which reference / study / source …" asks for a cited claim: passages that carry a
-# citation get this much more.
-CITATION_BOOST = 0.1
-_CITATION_INTENT = re.compile(
-    r"\b(?:references?|cit(?:e|es|ed|ing|ation|ations)|sources?|bibliograph\w*|literature)\b",
-    re.IGNORECASE,
-)
 MAX_HIGHLIGHTS = 2
+# Pseudo-relevance feedback: the question vector plus this much of the mean of its best passages.
+FEEDBACK_PASSAGES = 3
+FEEDBACK_WEIGHT = 0.5
 # On an index larger than this, only the best passages by dense and by BM25 score (this
 # many of each) are scored in full; on the article every passage is.
 SEARCH_CANDIDATES = 100
@@ -85,19 +85,19 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
-class _Scores:
-    """Scores of the passages in rows (all of them on a small index), aligned with rows."""
+class Scored:
+    """A question's candidates (all passages of a small index), their features and ranker output."""
 
+    question: Question
     rows: np.ndarray
-    fused: np.ndarray
-    dense: np.ndarray
-    lexical: np.ndarray
-    coverage: np.ndarray
+    features: np.ndarray
+    probabilities: np.ndarray
     sentence_cosines: np.ndarray | dict[int, float]
+    idf: dict[str, float]  # of each distinct question term, in this index
 
 
 class Searcher:
-    """Holds an index and a model; search() is safe to call from several threads."""
+    """Holds an index, a model and the fitted ranking; search() is safe to call from several threads."""
 
     def __init__(
         self,
@@ -105,20 +105,27 @@ class Searcher:
         embedder: Embedder,
         candidates: int = SEARCH_CANDIDATES,
         lexical_budget: int = LEXICAL_BUDGET,
+        models: Models | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.lexical_budget = lexical_budget
+        self.models = models or load_models()
         self.passages = index.passages
         # A view of the index's own store: self.index keeps it alive as long as this searcher.
         self._passage_matrix = exact_vectors(index.vectors)
         self._sentence_passage = np.array([r.passage for r in index.sentence_rows], dtype=np.int64)
         self.lexical = LexicalIndex([self._lexical_terms(p) for p in self.passages])
-        self.passage_frequency = self.lexical.passage_frequency
-        self.vocabulary = frozenset(self.passage_frequency)
-        self._cites = np.array([1.0 if p.references else 0.0 for p in self.passages], dtype=np.float32)
+        self._section_matrix = self._section_means()
+        self.table = PassageTable.of(self.passages)
+        # Words of the body, not the front matter or a reference list: an affiliation that
+        # says "France" does not make a question about France answerable.
+        self.body_frequency = self.lexical.frequency_within(self.table.body > 0)
+        self.body_passages = int(self.table.body.sum())
+        self._citing = self._citing_passages()
         self._sentence_terms: dict[int, frozenset[str]] = {}  # filled as sentences are highlighted
+        self._pieces: dict[str, int] = {}  # word pieces of question words, as they are asked
         self._folded_texts: dict[int, str] = {}  # filled as passages are selected (see _MEMO_LIMIT)
         self._all_rows = np.arange(len(self.passages))
         # Passage r's sentence rows are _sentence_list[_sentence_at[r]:_sentence_at[r + 1]].
@@ -135,9 +142,41 @@ class Searcher:
         row = self._position.get(passage_id)
         return None if row is None else self.passages[row]
 
+    def citing(self, passage: Passage) -> list[Passage]:
+        """For a reference-list entry: the passages of its article that cite it, in order."""
+        if self.table.reference_entry[self._position[passage.id]] == 0:
+            return []
+        return [
+            self.passages[row]
+            for number in passage.references
+            for row in self._citing.get((passage.doc_id, number), ())
+        ]
+
     def _lexical_terms(self, passage: Passage) -> list[str]:
-        citations = " ".join(self.index.reference(passage.doc_id, n).citation for n in passage.references)
+        citations = " ".join(
+            self.index.reference(passage.doc_id, n).citation
+            for n in passage.references
+            if not passage.text.startswith(f"[{n}]")  # an entry's own citation is its text
+        )
         return search_terms(f"{section_context(passage.section)} {passage.text} {citations}")
+
+    def _section_means(self) -> np.ndarray:
+        """Row r: the unit mean of the vectors of passage r's section (what the section is about)."""
+        keys = [(p.doc_id, p.section.key) for p in self.passages]
+        number = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+        owner = np.array([number[k] for k in keys], dtype=np.int64)
+        means = np.zeros((len(number), self._passage_matrix.shape[1]), dtype=np.float32)
+        np.add.at(means, owner, self._passage_matrix)
+        means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+        return means[owner] if len(owner) else means
+
+    def _citing_passages(self) -> dict[tuple[str, int], list[int]]:
+        citing: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for row, passage in enumerate(self.passages):
+            if self.table.body[row]:
+                for number in passage.references:
+                    citing[(passage.doc_id, number)].append(row)
+        return dict(citing)
 
     def embed_query(self, query: str) -> np.ndarray:
         return np.asarray(self.embedder.encode([normalise(query)])[0], dtype=np.float32)
@@ -149,65 +188,116 @@ class Searcher:
     def search(
         self, query: str, options: SearchOptions, query_vector: np.ndarray | None = None
     ) -> SearchResult:
-        vector = self.embed_query(query) if query_vector is None else query_vector
-        terms = search_terms(query)
-        scores = self._score(vector, terms, asks_for_citation(query))
-        ranked = self._rank(scores)
-        scope = judge_scope(
-            query,
-            best_score=float(scores.fused[ranked[0]]) if ranked else 0.0,
-            query_terms=terms,
-            vocabulary=self.vocabulary,
-            passage_frequency=self.passage_frequency,
-        )
-        selected = self._select(ranked, scores, options)
-        hits = [self._hit(i, rank, scores, terms) for rank, i in enumerate(selected, start=1)]
+        scored = self.score(query, query_vector)
+        ranked = self._rank(scored)
+        allowed = [p for p in ranked if self._allowed(int(scored.rows[p]), options)]
+        scope = self._judge(scored, allowed, filtered=bool(options.sections or options.docs))
+        selected = self._select(allowed, scored, options)
+        hits = [self._hit(i, rank, scored) for rank, i in enumerate(selected, start=1)]
         return SearchResult(hits=self._expand(hits, options.expand), scope=scope)
 
-    def _score(self, vector: np.ndarray, terms: list[str], citation_intent: bool) -> _Scores:
-        ids = self.lexical.term_ids(terms)
+    def score(self, query: str, query_vector: np.ndarray | None = None) -> Scored:
+        """Every candidate's features and the ranker's probability that it answers the question."""
+        vector = self.embed_query(query) if query_vector is None else query_vector
+        question = Question.read(query)
+        idf_of = {t: idf(self.lexical.passage_frequency, self.lexical.size, t) for t in question.distinct}
+        evidence, sentence_cosines = self._evidence(question, vector, idf_of)
+        features = passage_features(question, evidence, self.table, sum(idf_of.values()))
+        # To 6 decimals, as responses show them: float noise between BLAS paths is not a difference.
+        probabilities = np.round(self.models.ranker.probability(features), 6)
+        return Scored(question, evidence.rows, features, probabilities, sentence_cosines, idf_of)
+
+    def scope_row(self, scored: Scored, positions: Sequence[int]) -> np.ndarray:
+        """The scope model's features for the question, over the given candidate positions."""
+        chosen = np.asarray(positions, dtype=np.int64)
+        return scope_features(
+            scored.question,
+            scored.features[chosen],
+            scored.probabilities[chosen],
+            self.body_frequency,
+            self.body_passages,
+            self._word_pieces,
+            self.lexical.passage_frequency,
+        )
+
+    def _evidence(
+        self, question: Question, vector: np.ndarray, idf_of: dict[str, float]
+    ) -> tuple[Evidence, np.ndarray | dict[int, float]]:
+        known = [(term_id, idf_of[t]) for t in question.distinct for term_id in self.lexical.term_ids([t])]
+        ids, weights = [i for i, _ in known], [w for _, w in known]
+        repeated = self.lexical.term_ids(question.terms)
+        name_ids, name_weights = self._name_terms(question)
         sentence_cosines: np.ndarray | dict[int, float]
         if len(self.passages) <= self.candidates:
             rows = self._all_rows
             dense = self._passage_matrix @ vector
             every_sentence: np.ndarray = self.index.sentence_vectors @ vector
-            np.maximum.at(dense, self._sentence_passage, every_sentence)
+            best_sentence = np.full(len(rows), -1.0, dtype=np.float32)
+            np.maximum.at(best_sentence, self._sentence_passage, every_sentence)
             sentence_cosines = every_sentence
-            bm25, matched = self.lexical.score_all(ids)
+            bm25, matched = self.lexical.score_all(repeated)
+            weighted = self.lexical.presence(ids, weights)
+            names = self.lexical.presence(name_ids, name_weights)
         else:
-            rows = self._candidate_rows(vector, ids)
+            rows = self._candidate_rows(vector, repeated)
             dense = self._passage_matrix[rows] @ vector
             sentences = self._sentences_of(rows)
             cosines = self.index.sentence_vectors[sentences] @ vector
-            np.maximum.at(dense, np.searchsorted(rows, self._sentence_passage[sentences]), cosines)
+            best_sentence = np.full(len(rows), -1.0, dtype=np.float32)
+            np.maximum.at(best_sentence, np.searchsorted(rows, self._sentence_passage[sentences]), cosines)
             sentence_cosines = dict(zip(sentences.tolist(), cosines.tolist(), strict=True))
-            bm25, matched = self.lexical.score_rows(rows, ids)
-        lexical = bm25 / (bm25 + LEXICAL_HALF)
-        # Share of the question's distinct terms in the passage; unknown terms count as missing.
-        coverage = matched / len(set(terms)) if terms else np.zeros(len(rows))
-        fused = DENSE_WEIGHT * dense + LEXICAL_WEIGHT * lexical + COVERAGE_WEIGHT * coverage
-        if citation_intent:
-            fused = fused + CITATION_BOOST * self._cites[rows]
-        return _Scores(
-            rows,
-            fused.astype(np.float32),
-            dense.astype(np.float32),
-            lexical.astype(np.float32),
-            coverage.astype(np.float32),
-            sentence_cosines,
-        )
+            bm25, matched = self.lexical.score_rows(rows, repeated)
+            weighted = self.lexical.presence(ids, weights, rows)
+            names = self.lexical.presence(name_ids, name_weights, rows)
+        # A passage without sentences (rare) counts its own cosine as its best sentence's.
+        best_sentence = np.where(best_sentence < -0.5, dense, best_sentence)
+        section = self._section_matrix[rows] @ vector
+        feedback = self._feedback(vector, rows, np.maximum(dense, best_sentence))
+        evidence = Evidence(rows, dense, best_sentence, section, feedback, bm25, matched, weighted, names)
+        return evidence, sentence_cosines
 
-    def _select(self, ranked: list[int], scores: _Scores, options: SearchOptions) -> list[int]:
-        """The first top_k ranked positions in the wanted sections, above min_score, of distinct text."""
+    def _feedback(self, vector: np.ndarray, rows: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """Cosines with the question moved towards the mean of its FEEDBACK_PASSAGES best passages."""
+        best = rows[np.argsort(-dense, kind="stable")[:FEEDBACK_PASSAGES]]
+        moved = vector + FEEDBACK_WEIGHT * self._passage_matrix[best].mean(axis=0)
+        moved /= max(float(np.linalg.norm(moved)), 1e-12)
+        result: np.ndarray = self._passage_matrix[rows] @ moved
+        return result
+
+    def _word_pieces(self, word: str) -> int:
+        pieces = self._pieces.get(word)
+        if pieces is None:
+            if len(self._pieces) >= _MEMO_LIMIT:
+                self._pieces.clear()
+            pieces = self._pieces[word] = self.embedder.count_tokens(word)
+        return pieces
+
+    def _name_terms(self, question: Question) -> tuple[list[int], list[float]]:
+        terms = list(dict.fromkeys(t for name in question.names for t in search_terms(name)))
+        ids = self.lexical.term_ids(terms)
+        return ids, [1.0 / len(terms)] * len(ids) if terms else []
+
+    def _judge(self, scored: Scored, allowed: list[int], filtered: bool) -> ScopeVerdict:
+        if not allowed:
+            where = "the sections and documents asked for" if filtered else "the index"
+            return ScopeVerdict(False, f"no passage of {where} can answer it", 0.0)
+        # The verdict looks at the best allowed passages: what is returned is what is judged.
+        row = self.scope_row(scored, allowed[: self.candidates])
+        probability = round(float(self.models.scope.probability(row[np.newaxis])[0]), 6)
+        names = known_names(scored.question, self.body_frequency)
+        return judge_scope(row, probability, self.models.scope.threshold, names)
+
+    def _allowed(self, row: int, options: SearchOptions) -> bool:
+        return self._section_allowed(row, options.sections) and self._doc_allowed(row, options.docs)
+
+    def _select(self, allowed: list[int], scored: Scored, options: SearchOptions) -> list[int]:
+        """The first top_k allowed positions above min_score, of distinct text."""
         selected: list[int] = []
         seen: set[str] = set()
-        for position in ranked:
-            row = int(scores.rows[position])
-            if not self._section_allowed(row, options.sections) or not self._doc_allowed(row, options.docs):
+        for position in allowed:
+            if options.min_score is not None and scored.probabilities[position] < options.min_score:
                 continue
-            if options.min_score is not None and scores.fused[position] < options.min_score:
-                continue
-            text = self._folded_text(row)
+            text = self._folded_text(int(scored.rows[position]))
             if text in seen:
                 continue
             seen.add(text)
@@ -242,11 +332,10 @@ class Searcher:
         taken: np.ndarray = self._sentence_list[np.repeat(starts, counts) + within]
         return taken
 
-    def _rank(self, scores: _Scores) -> list[int]:
-        """Positions in scores, best first."""
-        # Sorting by (-score, id) keeps ties in a fixed order between runs.
-        rounded = np.round(scores.fused.astype(np.float64), 6)
-        ranked: list[int] = np.lexsort((self._id_rank[scores.rows], -rounded)).tolist()
+    def _rank(self, scored: Scored) -> list[int]:
+        """Positions in scored, best first; ties (to 6 decimals) in the order of the ids."""
+        rounded = np.round(scored.probabilities.astype(np.float64), 6)
+        ranked: list[int] = np.lexsort((self._id_rank[scored.rows], -rounded)).tolist()
         return ranked
 
     def _section_allowed(self, row: int, sections: Sequence[str] | None) -> bool:
@@ -258,38 +347,57 @@ class Searcher:
     def _doc_allowed(self, row: int, docs: Sequence[str] | None) -> bool:
         return not docs or self.passages[row].doc_id in docs
 
-    def _hit(self, position: int, rank: int, scores: _Scores, terms: list[str]) -> Hit:
-        row = int(scores.rows[position])
+    def _hit(self, position: int, rank: int, scored: Scored) -> Hit:
+        row = int(scored.rows[position])
+        features = scored.features[position]
+        column = self.models.ranker.features.index
+        probability = float(scored.probabilities[position])
         return Hit(
             passage=self.passages[row],
             rank=rank,
-            score=float(scores.fused[position]),
-            dense=float(scores.dense[position]),
-            lexical=float(scores.lexical[position]),
-            coverage=float(scores.coverage[position]),
-            highlights=self._highlights(row, scores.sentence_cosines, terms),
+            score=probability,
+            dense=float(max(features[column("dense_passage")], features[column("dense_sentence")])),
+            lexical=float(features[column("lexical")]),
+            coverage=float(features[column("coverage")]),
+            highlights=self._highlights(row, probability, scored),
         )
 
-    def _highlights(
-        self, row: int, sentence_cosines: np.ndarray | dict[int, float], terms: list[str]
-    ) -> tuple[Highlight, ...]:
-        """The passage's sentences that best match the question, in reading order."""
-        rows = self._sentence_list[self._sentence_at[row] : self._sentence_at[row + 1]].tolist()
-        if not rows:
+    def sentence_rows(self, row: int) -> list[int]:
+        return [int(r) for r in self._sentence_list[self._sentence_at[row] : self._sentence_at[row + 1]]]
+
+    def sentence_features(self, row: int, passage_probability: float, scored: Scored) -> np.ndarray:
+        """One row of model.SENTENCE_FEATURES per sentence of the passage."""
+        sentences = self.sentence_rows(row)
+        table = np.empty((len(sentences), 6))
+        if not sentences:
+            return table
+        wanted = set(scored.question.distinct)
+        share = 1.0 / len(wanted) if wanted else 0.0
+        total = sum(scored.idf.values()) or 1.0
+        for i, sentence in enumerate(sentences):
+            present = wanted & self._terms_of_sentence(sentence)
+            table[i, 0] = scored.sentence_cosines[sentence]
+            table[i, 1] = len(present) * share
+            table[i, 2] = sum(scored.idf[t] for t in present) / total
+        table[:, 3] = passage_probability
+        # How the sentence stands among the passage's own: the best of them, or how far behind it.
+        table[:, 4] = table[:, 0] - table[:, 0].max()
+        match = table[:, 0] + table[:, 2]
+        table[:, 5] = match == match.max()
+        return table
+
+    def _highlights(self, row: int, passage_probability: float, scored: Scored) -> tuple[Highlight, ...]:
+        """The passage's sentences the highlight model says hold the answer, in reading order."""
+        sentences = self.sentence_rows(row)
+        if not sentences:
             return ()
-        wanted = set(terms)
-        passage = self.passages[row]
-        scored = []
-        for r in rows:
-            sentence = self.index.sentence_rows[r]
-            overlap = len(wanted & self._terms_of_sentence(r))
-            coverage = overlap / len(wanted) if wanted else 0.0
-            scored.append((float(sentence_cosines[r]) + 0.3 * coverage, sentence))
-        scored.sort(key=lambda pair: -pair[0])
-        best = scored[0][0]
-        chosen = [s for score, s in scored[:MAX_HIGHLIGHTS] if score >= best - 0.1]
-        chosen.sort(key=lambda s: s.start)
-        return tuple(Highlight(passage.text[s.start : s.end], s.start, s.end) for s in chosen)
+        model = self.models.highlight
+        probabilities = model.probability(self.sentence_features(row, passage_probability, scored))
+        best = np.argsort(-probabilities, kind="stable")[:MAX_HIGHLIGHTS]
+        chosen = sorted(sentences[i] for i in best.tolist() if probabilities[i] >= model.threshold)
+        text = self.passages[row].text
+        spans = [self.index.sentence_rows[r] for r in chosen]
+        return tuple(Highlight(text[s.start : s.end], s.start, s.end) for s in spans)
 
     def _terms_of_sentence(self, row: int) -> frozenset[str]:
         terms = self._sentence_terms.get(row)
@@ -321,10 +429,6 @@ class Searcher:
                         shown.add(passage.id)
                         expanded.append(Hit(passage, hit.rank, 0.0, 0.0, 0.0, 0.0, (), hit.passage.id))
         return expanded
-
-
-def asks_for_citation(query: str) -> bool:
-    return _CITATION_INTENT.search(query) is not None
 
 
 def section_matches(number: str | None, key: str, wanted: str) -> bool:

@@ -61,6 +61,17 @@ class LexicalIndex:
         self._passage_terms = by_passage.indices.astype(np.int64)
         self._passage_weights = by_passage.data.astype(np.float32)
 
+    def frequency_within(self, mask: np.ndarray) -> dict[str, int]:
+        """For each term, how many of the passages where mask is true hold it."""
+        counts = (
+            np.add.reduceat(np.concatenate((mask[self._rows].astype(np.int64), [0])), self._starts[:-1])
+            if len(self._rows)
+            else np.zeros(len(self._starts) - 1, dtype=np.int64)
+        )
+        empty = self._starts[:-1] == self._starts[1:]  # reduceat gives the next value for an empty span
+        counts[empty] = 0
+        return {term: int(counts[i]) for term, i in self._term_ids.items() if counts[i] > 0}
+
     def term_ids(self, terms: Sequence[str]) -> list[int]:
         """Ids of the terms the index knows; a repeated term counts again, as in bm25s."""
         return [self._term_ids[t] for t in terms if t in self._term_ids]
@@ -78,6 +89,40 @@ class LexicalIndex:
         """score_all's two columns for the given passages only."""
         repeats = Counter(ids)
         wanted = np.array(sorted(repeats), dtype=np.int64)
+        owner, entries, place = self._entries_of(rows, wanted)
+        times = np.array([repeats[t] for t in wanted.tolist()], dtype=np.float64)
+        weights = self._passage_weights[entries] * times[place]
+        scores = np.bincount(owner, weights=weights, minlength=len(rows))
+        matched = np.bincount(owner, minlength=len(rows)).astype(np.float64)
+        return scores, matched
+
+    def presence(
+        self, ids: Sequence[int], term_weights: Sequence[float], rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per passage (every one, or those in rows): the sum of term_weights[i] over the
+        distinct terms ids[i] it contains. ids must be distinct."""
+        size = self.size if rows is None else len(rows)
+        if not ids:
+            return np.zeros(size)
+        weight_of = dict(zip(ids, term_weights, strict=True))
+        wanted = np.array(sorted(weight_of), dtype=np.int64)
+        per_term = np.array([weight_of[t] for t in wanted.tolist()], dtype=np.float64)
+        if rows is None:
+            found, owners = [], []
+            for position, term in enumerate(wanted.tolist()):
+                start, end = self._starts[term], self._starts[term + 1]
+                found.append(self._rows[start:end])
+                owners.append(np.full(end - start, position))
+            return np.bincount(
+                np.concatenate(found), weights=per_term[np.concatenate(owners)], minlength=size
+            )
+        owner, _, place = self._entries_of(rows, wanted)
+        return np.bincount(owner, weights=per_term[place], minlength=size)
+
+    def _entries_of(self, rows: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The (term, weight) entries of the given passages whose term is in wanted (sorted):
+        for each, which of rows it belongs to, its place in the passage-major arrays, and
+        its term's place in wanted."""
         starts = self._passage_starts[rows]
         lengths = self._passage_starts[rows + 1] - starts
         # Every (term, weight) entry of the given passages, and which of them each belongs to.
@@ -86,11 +131,7 @@ class LexicalIndex:
         terms = self._passage_terms[entries]
         place = np.minimum(np.searchsorted(wanted, terms), max(len(wanted) - 1, 0))
         asked = (wanted[place] == terms) if len(wanted) else np.zeros(len(terms), dtype=bool)
-        times = np.array([repeats[t] for t in wanted.tolist()], dtype=np.float64)
-        weights = self._passage_weights[entries[asked]] * times[place[asked]]
-        scores = np.bincount(owner[asked], weights=weights, minlength=len(rows))
-        matched = np.bincount(owner[asked], minlength=len(rows)).astype(np.float64)
-        return scores, matched
+        return owner[asked], entries[asked], place[asked]
 
     def candidates(self, ids: Sequence[int], count: int, budget: int) -> np.ndarray:
         """Up to count passages best by the weights of the question's rarest terms.

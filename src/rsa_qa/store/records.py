@@ -20,7 +20,7 @@ from typing import Any
 from rsa_qa.pipeline.chunk import Passage
 from rsa_qa.pipeline.document import DocumentInfo, DocumentMeta, Reference, Section
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 PASSAGE_VECTORS = "passages.faiss"
@@ -62,6 +62,7 @@ def document_record(info: DocumentInfo) -> dict[str, Any]:
             }
             for n, r in sorted(info.references.items())
         },
+        "abbreviations": dict(sorted(info.abbreviations.items())),
     }
 
 
@@ -76,6 +77,7 @@ def document_from_record(record: dict[str, Any]) -> DocumentInfo:
             int(n): Reference(int(n), r["citation"], r["start"], r["end"], r.get("author"), r.get("year"))
             for n, r in record["references"].items()
         },
+        abbreviations={str(k): str(v) for k, v in record["abbreviations"].items()},
     )
 
 
