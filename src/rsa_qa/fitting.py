@@ -331,6 +331,7 @@ class Outcome:
     example: Example
     rank: int | None
     in_scope: bool
+    scope_probability: float
     highlights_right: int = 0
     highlights_shown: int = 0
     answer_sentences: int = 0
@@ -369,8 +370,9 @@ def _outcome(example: Example, fitted: FittedFold, searcher: Searcher) -> Outcom
     scored = example.scored
     scored = replace(scored, probabilities=probabilities)
     row = searcher.scope_row(scored, list(range(len(scored.rows))))
-    in_scope = bool(fitted.scope.probability(row[np.newaxis])[0] >= fitted.scope.threshold)
-    outcome = Outcome(example, first_answer_rank(example, probabilities), in_scope)
+    scope_probability = float(fitted.scope.probability(row[np.newaxis])[0])
+    in_scope = scope_probability >= fitted.scope.threshold
+    outcome = Outcome(example, first_answer_rank(example, probabilities), in_scope, scope_probability)
     top = int(np.lexsort((example.tie_break, -np.round(probabilities, 6)))[0])
     top_chance = fitted.highlight.probability(
         searcher.sentence_features(int(scored.rows[top]), float(probabilities[top]), scored)
@@ -479,8 +481,26 @@ def describe(cv: CrossValidation, first_look: dict[str, dict[str, dict[str, floa
             "those sentences are highlighted; the first result is highlighted for "
             "{answerable_top_highlighted:.3f} of answerable and {off_topic_top_highlighted:.3f} of off-topic "
             "questions.".format(**highlights),
+            "The scope verdict's trade-off, had its threshold been set for another share of answerable "
+            "questions turned away:",
+            scope_tradeoff(cv),
         ]
     )
+
+
+def scope_tradeoff(cv: CrossValidation, rejected: Sequence[float] = (0.01, 0.03, 0.05, 0.10, 0.20)) -> str:
+    """What a stricter scope threshold would buy: for each share of answerable questions one is
+    willing to turn away, the share of off-topic ones turned away (out-of-fold probabilities)."""
+    lines = ["| answerable rejected at most | off-topic rejected |", "|---:|---:|"]
+    for share in rejected:
+        values = []
+        for run in cv.outcomes:
+            answerable = np.array([o.scope_probability for o in run if o.example.answerable])
+            off_topic = np.array([o.scope_probability for o in run if not o.example.answerable])
+            threshold = np.sort(answerable)[int(share * len(answerable))]
+            values.append(float(np.mean(off_topic < threshold)))
+        lines.append(f"| {share:.0%} | {statistics.fmean(values):.3f} |")
+    return "\n".join(lines)
 
 
 def highlight_figures(cv: CrossValidation) -> dict[str, float]:
