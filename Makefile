@@ -10,7 +10,7 @@ EVAL_PORT ?= 8765
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install index run serve test lint eval fit fit-index bench bench-scale load lock readme screenshot clean
+.PHONY: help install index run serve test lint eval fit fit-index papers papers-heldout bench bench-scale load lock readme screenshot clean
 
 help:
 	@echo "make run     install if needed, build the index if missing or stale, serve on $(HOST):$(PORT)"
@@ -18,6 +18,7 @@ help:
 	@echo "make index   rebuild index/ from corpus/"
 	@echo "make eval    cross-validated figures of eval/, the sealed set, and dev through HTTP"
 	@echo "make fit     refit the ranking, scope and highlight models to the question sets"
+	@echo "make papers  real article PDFs against their truth (make papers-heldout: the held-out ones)"
 	@echo "make bench   embedding and HTTP latency, QPS at 1-32 connections, start time, memory"
 	@echo "make bench-scale  build and query synthetic corpora of 10k, 100k and 1M passages"
 	@echo "make load    64 connections for 60 s against a local server: 5xx, drops, p99, memory"
@@ -79,6 +80,16 @@ eval: install
 	trap "kill $$pid 2>/dev/null" EXIT; \
 	for i in $$(seq 1 120); do curl -sf http://127.0.0.1:$(EVAL_PORT)/ready > /dev/null && break; sleep 0.5; done; \
 	$(BIN)/rsa-qa eval --url http://127.0.0.1:$(EVAL_PORT) eval/dev.jsonl
+
+# Real article PDFs against their hand-checked truth (title, authors, sections, references,
+# answers): the development papers in tests/data/papers, and the held-out ones of eval/papers,
+# fetched from Debian's archive into .papers/heldout for the final check.
+papers: install
+	$(BIN)/python benchmarks/papers.py tests/data/papers --questions
+
+papers-heldout: install
+	@test -f .papers/heldout/SHA256SUMS.ok || (sh eval/papers/fetch.sh .papers/heldout && touch .papers/heldout/SHA256SUMS.ok)
+	$(BIN)/python benchmarks/papers.py .papers/heldout --questions
 
 # Refit the ranking, scope and highlight models to the pooled sets (src/rsa_qa/search/fitted.json).
 fit: fit-index

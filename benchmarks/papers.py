@@ -1,0 +1,228 @@
+"""How well real article PDFs come out: title, authors, sections, references, answers, noise.
+
+    python benchmarks/papers.py tests/data/papers [--questions]
+
+Each `<name>.pdf` beside a `<name>.truth.json` (hand-checked: title, authors, top-level
+sections, reference count, three questions with the section that answers each and a string
+of the answer) is read by the pipeline exactly as `rsa-qa index` reads it. With
+--questions the papers are indexed together and each question is asked.
+
+Matching is lenient where printing varies: case, punctuation, ligatures and accents are
+ignored, and near-equal strings (difflib ratio ≥ 0.85) count as equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+from rsa_qa.errors import RsaQaError
+from rsa_qa.pipeline.corpus import corpus_files, read_document
+from rsa_qa.pipeline.document import PARTS, Document
+
+LIGATURES = re.compile("[\ufb00-\ufb06]")
+# A run of letters this long is two or more words glued together by the extraction.
+GLUED = re.compile(r"[A-Za-z]{25,}")
+SIMILAR = 0.85
+
+
+def fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text or ""))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return re.sub(r"[^0-9a-z]+", " ", text).strip()
+
+
+def similar(a: str, b: str) -> bool:
+    a, b = fold(a), fold(b)
+    return bool(a) and (a == b or SequenceMatcher(None, a, b).ratio() >= SIMILAR)
+
+
+@dataclass
+class PaperFigures:
+    name: str
+    title: bool = False
+    authors: bool = False
+    sections_found: float = 0.0
+    references_ok: bool = False
+    references: int = 0
+    expected_references: int = 0
+    passages: int = 0
+    ligature_passages: int = 0
+    glued_passages: int = 0
+    labels_right: list[bool] = field(default_factory=list)
+    ranks: list[int | None] = field(default_factory=list)
+    error: str | None = None
+
+
+def top_level_titles(document: Document) -> list[str]:
+    """The document's top-level body sections, as "title" and "Appendix X: title" forms."""
+    titles = []
+    for section in document.sections:
+        if len(section.path) == 1 and section.title not in PARTS:
+            titles.append(section.title)
+            if section.number:
+                titles.append(f"Appendix {section.number}: {section.title}")
+    return titles
+
+
+def structure(document: Document, truth: dict[str, Any], name: str) -> PaperFigures:
+    figures = PaperFigures(name)
+    figures.title = similar(document.meta.title, truth["title"])
+    got = list(document.meta.authors)
+    figures.authors = len(got) == len(truth["authors"]) and all(
+        any(similar(g, t) for g in got) for t in truth["authors"]
+    )
+    found = top_level_titles(document)
+    wanted = truth["top_level_sections"]
+    figures.sections_found = sum(any(similar(f, w) for f in found) for w in wanted) / max(len(wanted), 1)
+    figures.references, figures.expected_references = len(document.references), truth["reference_count"]
+    figures.references_ok = abs(figures.references - figures.expected_references) <= (
+        0.2 * figures.expected_references
+    )
+    return figures
+
+
+def noise(figures: PaperFigures, texts: list[str]) -> None:
+    figures.passages = len(texts)
+    figures.ligature_passages = sum(bool(LIGATURES.search(t)) for t in texts)
+    figures.glued_passages = sum(bool(GLUED.search(t)) for t in texts)
+
+
+def papers_in(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
+    return [
+        (truth.with_name(truth.name.replace(".truth.json", ".pdf")), json.loads(truth.read_text("utf-8")))
+        for truth in sorted(folder.glob("*.truth.json"))
+    ]
+
+
+def read_papers(folder: Path) -> tuple[dict[str, Document], dict[str, str]]:
+    """Every PDF of the folder as the pipeline reads it, or why it could not be read."""
+    documents: dict[str, Document] = {}
+    errors: dict[str, str] = {}
+    for source in corpus_files(folder):
+        try:
+            documents[source.path.stem] = read_document(source)
+        except RsaQaError as exc:
+            errors[source.path.stem] = str(exc)
+    return documents, errors
+
+
+def score_folder(folder: Path, questions: bool) -> list[PaperFigures]:
+    from rsa_qa.config import Settings
+    from rsa_qa.pipeline.chunk import chunk_document
+    from rsa_qa.service import chunk_settings, load_embedder
+
+    settings = Settings(corpus_dir=folder)
+    embedder = load_embedder(settings, export_if_missing=True)
+    documents, errors = read_papers(folder)
+    results = []
+    for pdf, truth in papers_in(folder):
+        name = pdf.stem
+        if name not in documents:
+            results.append(PaperFigures(name, error=errors.get(name, "not read")))
+            continue
+        figures = structure(documents[name], truth, name)
+        passages = chunk_document(documents[name], embedder.count_tokens, chunk_settings(settings))
+        noise(figures, [p.text for p in passages])
+        results.append(figures)
+    if questions:
+        _ask(folder, settings, results, embedder)
+    return results
+
+
+def _ask(folder: Path, settings: Any, results: list[PaperFigures], embedder: Any) -> None:
+    from rsa_qa.answers import run_query
+    from rsa_qa.schemas import QueryRequest
+    from rsa_qa.service import build_index, open_searcher
+
+    truths = {pdf.stem: truth for pdf, truth in papers_in(folder)}
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = settings.model_copy(update={"index_dir": Path(scratch) / "index"})
+        build_index(settings, embedder, progress=lambda _: None)
+        searcher = open_searcher(settings, embedder)
+        for figures in results:
+            if figures.error:
+                continue
+            for question in truths[figures.name]["questions"]:
+                response = run_query(searcher, QueryRequest(query=question["question"], top_k=10))
+                wanted = fold(question["answer_contains"])
+                rank = next(
+                    (r.rank for r in response.results if r.doc.id == figures.name and wanted in fold(r.text)),
+                    None,
+                )
+                figures.ranks.append(rank)
+                answer = next((r for r in response.results if r.rank == rank), None)
+                top_level = answer.section.path[0] if answer and answer.section.path else ""
+                title = re.sub(r"^[0-9A-Z]{1,3}(\.\d+)*\.?\s+", "", top_level) if answer else ""
+                figures.labels_right.append(
+                    answer is not None
+                    and (similar(title, question["section"]) or similar(top_level, question["section"]))
+                )
+
+
+def table(results: list[PaperFigures]) -> str:
+    lines = [
+        "| paper | title | authors | top-level sections | references | answers labelled right | MRR@10 "
+        "| passages with ligature glyphs / glued words |",
+        "|---|---|---|---:|---|---:|---:|---:|",
+    ]
+    for r in results:
+        if r.error:
+            lines.append(f"| {r.name} | not read: {r.error} | | | | | | |")
+            continue
+        mrr = statistics.fmean(1 / k if k else 0.0 for k in r.ranks) if r.ranks else None
+        lines.append(
+            f"| {r.name} | {_mark(r.title)} | {_mark(r.authors)} | {r.sections_found:.0%} "
+            f"| {_mark(r.references_ok)} {r.references}/{r.expected_references} "
+            f"| {sum(r.labels_right)}/{len(r.labels_right)} | {'' if mrr is None else f'{mrr:.2f}'} "
+            f"| {r.ligature_passages} / {r.glued_passages} of {r.passages} |"
+        )
+    return "\n".join(lines)
+
+
+def summary(results: list[PaperFigures]) -> str:
+    read = [r for r in results if not r.error]
+    n = max(len(results), 1)
+    ranks = [k for r in read for k in r.ranks]
+    labels = [x for r in read for x in r.labels_right]
+    parts = [
+        f"papers {len(results)} (read {len(read)})",
+        f"title {sum(r.title for r in read) / n:.0%}",
+        f"authors {sum(r.authors for r in read) / n:.0%}",
+        f"sections {sum(r.sections_found for r in read) / n:.0%}",
+        f"references within 20% {sum(r.references_ok for r in read) / n:.0%}",
+        f"noisy passages {sum(r.ligature_passages + r.glued_passages for r in read)}"
+        f"/{sum(r.passages for r in read)}",
+    ]
+    if ranks:
+        parts.append(f"answers labelled right {sum(labels) / len(labels):.0%}")
+        parts.append(f"MRR@10 {statistics.fmean(1 / k if k else 0.0 for k in ranks):.3f}")
+    return ", ".join(parts)
+
+
+def _mark(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--questions", action="store_true", help="index the papers and ask their questions")
+    args = parser.parse_args(argv)
+    for folder in args.folders:
+        results = score_folder(folder, args.questions)
+        print(f"## {folder}\n\n{table(results)}\n\n{summary(results)}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
