@@ -29,7 +29,8 @@ from rsa_qa.errors import RsaQaError
 from rsa_qa.pipeline.corpus import corpus_files, read_document
 from rsa_qa.pipeline.document import PARTS, Document
 
-LIGATURES = re.compile("[\ufb00-\ufb06]")
+# Ligature glyphs, and control codes (unmapped glyphs of fonts without a Unicode map).
+LIGATURES = re.compile("[\ufb00-\ufb06\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # A run of letters this long is two or more words glued together by the extraction.
 GLUED = re.compile(r"[A-Za-z]{25,}")
 SIMILAR = 0.85

@@ -38,6 +38,7 @@ from rsa_qa.text import collapse_whitespace
 REFERENCE_TITLES = frozenset({"references", "reference", "bibliography", "literature cited", "works cited"})
 
 _NUMBERED = re.compile(r"(?P<number>\d{1,3}(?:\.\d{1,3})*)\.?\s+(?P<title>\S.*)")
+_LETTERED = re.compile(r"(?P<number>[A-Z]|[IVX]{1,5})\.\s+(?P<title>\S.*)")
 _MARKDOWN = re.compile(r"(?P<hashes>#{1,6})\s+(?P<title>\S.*?)\s*#*")
 _LABELLED = re.compile(r"(?P<label>Abstract|Keywords?|Key words)\s*[:.—–-]\s*", re.IGNORECASE)
 _BLOCK = re.compile(r"\S(?:.*\S)?(?:\n[ \t]*\S.*)*")
@@ -152,12 +153,15 @@ class _Builder:
         self.numbered: dict[str, Section] = {}
         self.in_references = False
         self.front_lines: list[_Block] = []
+        self.markdown = False
 
     @property
     def in_front_matter(self) -> bool:
         return self.current is self.front
 
     def consume(self, blocks: list[_Block]) -> None:
+        # A Markdown article marks its headings: a short title-case line in it is text.
+        self.markdown = any(_MARKDOWN.fullmatch(collapse_whitespace(b.text)) for b in blocks[1:])
         for block in blocks[1:]:
             self._consume(block)
         self._finish_front_matter(blocks[0])
@@ -176,9 +180,15 @@ class _Builder:
         self.in_references = False
         if self._labelled_part(block, bare):
             return
-        heading = self._markdown_heading(markdown) if markdown else self._numbered_heading(text)
-        if heading is None and not self.in_front_matter:
-            heading = self._plain_heading(text)
+        if markdown:
+            heading: Section | None = self._markdown_heading(markdown)
+        else:
+            # Numbered headings must follow on from the numbers seen so far, so a line that
+            # merely starts with a number is not taken for one; short title-case lines are
+            # headings only in text that marks none itself.
+            heading = self._numbered_heading(text)
+            if heading is None and not self.in_front_matter and not self.markdown:
+                heading = self._plain_heading(text)
         if heading is not None:
             self.current = heading
             return
@@ -201,6 +211,11 @@ class _Builder:
 
     def _markdown_heading(self, match: re.Match[str]) -> Section:
         level = len(match["hashes"])
+        lettered = _LETTERED.fullmatch(match["title"])
+        if lettered:  # "## A. Example Analyses" (an appendix), "## III. Results"
+            section = self._open(lettered["title"].strip(), lettered["number"], level=level)
+            self.numbered[lettered["number"]] = section
+            return section
         numbered = _NUMBERED.fullmatch(match["title"])
         if numbered and not match["title"][0].isalpha():
             number, title = numbered["number"], numbered["title"].strip()

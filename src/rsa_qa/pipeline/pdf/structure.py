@@ -1,0 +1,790 @@
+"""Lines in reading order → the article's structure, written as Markdown for parse.py.
+
+The shape follows GROBID's (header, body, bibliography):
+
+    ---                     YAML front matter: title, authors, doi (parse.py applies it)
+    # Title
+    ## Abstract             the abstract, when it is labelled
+    ## Keywords
+    ## 1 Introduction       headings from type: size, weight, numbering, the PDF's outline
+    ### 1.1 …
+    paragraphs             rebuilt from line spacing and indents, hyphenation undone
+    ## References
+    [1] entry              one entry a line, bounded by the next heading
+
+Trust runs metadata → outline → layout: the document-info title and authors are used when
+the first page prints them, the outline names the sections when the PDF has one, and the
+layout decides everything else. Code (fixed-width lines), figure and axis debris, and
+footnotes are left out of the prose; a word that occurs only in them is not indexed.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+import yaml
+
+from rsa_qa.pipeline.pdf.layout import Line, PageLines
+from rsa_qa.pipeline.pdf.read import OutlineEntry
+
+_NUMBERING = re.compile(
+    r"^(?P<number>(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?)|(?:[IVX]{1,5}\.)|(?:[A-Z]\.(?:\d{1,2}\.?)*))\s+(?P<title>\S.*)$"
+)
+_APPENDIX = re.compile(
+    r"^(?:Appendix|APPENDIX|Annexe|ANNEXE|Annex)\s+(?P<number>[A-Z0-9]{1,2})\s*[:.–—-]?\s*(?P<title>.*)$"
+)
+_REFERENCES = re.compile(
+    r"^(?:\d{1,2}\.?\s+|[IVX]{1,5}\.\s+)?"
+    r"(?:references|bibliography|literature cited|works cited|references and notes)$",
+    re.IGNORECASE,
+)
+_ABSTRACT = re.compile(r"^(?:abstract|summary)\s*[:.—–-]?\s*", re.IGNORECASE)
+_KEYWORDS = re.compile(r"^(?:key\s*words?|index terms)\s*[:.—–-]\s*", re.IGNORECASE)
+_AFFILIATION = re.compile(
+    r"universit|institut|department|dept\.|school|college|laborator|hospital|centre|center|faculty|"
+    r"academy|@|https?:|www\.|\bstreet\b|\bstr\.|avenue|\broad\b|e-?mail|corresponding|\bdated\b|"
+    r"collaboration|\binc\.|\bltd\b|gmbh|foundation|ministry|received|accepted|published|\bpo box\b|"
+    r"clinic|\bdated\b",
+    re.IGNORECASE,
+)
+_DOI = re.compile(
+    r"(?:doi\s*:?\s*|https?://(?:dx\.)?doi\.org/)(?P<doi>10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE
+)
+_DATE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+(?:19|20)\d{2}\b|"
+    r"\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:19|20)\d{2}\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = (".", "?", "!", ":", ".)", '."', ".”", "?”")
+_SUPERSCRIPTS = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+(?:[,⁻–-]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)*")
+_NAME_WORD = re.compile(r"^(?:[A-Z][\w'’.-]*|van|von|der|den|de|del|della|di|da|du|le|la|y|ter|bin|al-?\w*)$")
+# What follows a reference list in journal styles: the authors' addresses.
+_AFTER_REFERENCES = re.compile(
+    r"^(?:affiliations?|author'?s'? address(?:es)?|corresponding author|about the authors?)\s*:?",
+    re.IGNORECASE,
+)
+_CITED_YEAR = re.compile(
+    r"\b(?:1[6-9]|20)\d{2}[a-z]?\b(?![/-]\d)|\bin press\b|\bn\.\s?d\.|\bforthcoming\b", re.IGNORECASE
+)
+_REFERENCE_START = re.compile(r"^(?:[-•*]\s*)?(?:\[\d{1,4}\]|\d{1,3}\.(?=\s)|\(\d{1,3}\))\s*")
+# Heading styles differ from the body by at least this much of its size, or by weight.
+LARGER = 1.08
+# Lines this much smaller than the body (and outside the reference list and front matter)
+# are footnotes, captions of axes and the like.
+SMALLER = 0.82
+# A gap this many times the usual line spacing starts a new paragraph.
+PARAGRAPH_GAP = 1.45
+MAX_HEADING_WORDS = 14
+
+
+@dataclass
+class Heading:
+    number: str | None
+    title: str
+    level: int
+
+
+@dataclass
+class Paragraph:
+    text: str
+
+
+@dataclass
+class Article:
+    title: str = ""
+    authors: list[str] = field(default_factory=list)
+    front: list[str] = field(default_factory=list)  # the lines between title and abstract, as printed
+    doi: str | None = None
+    abstract: list[str] = field(default_factory=list)
+    keywords: str | None = None
+    body: list[Heading | Paragraph] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        meta = {"title": self.title, "authors": self.authors}
+        if self.doi:
+            meta["doi"] = self.doi
+        out = ["---", yaml.safe_dump(meta, allow_unicode=True, sort_keys=False).strip(), "---", ""]
+        out += [f"# {self.title}", ""]
+        out += [line + "\n" for line in self.front]
+        if self.abstract:
+            out += ["## Abstract", "", *[p + "\n" for p in self.abstract]]
+        if self.keywords:
+            out += ["## Keywords", "", self.keywords, ""]
+        for item in self.body:
+            if isinstance(item, Heading):
+                number = f"{item.number}." if item.number and not item.number[0].isdigit() else item.number
+                label = f"{number} {item.title}" if number else item.title
+                out += [f"{'#' * min(item.level + 1, 6)} {label}", ""]
+            else:
+                out += [item.text, ""]
+        if self.references:
+            out += ["## References", "", *[f"{entry}\n" for entry in self.references]]
+        return "\n".join(out).rstrip() + "\n"
+
+
+def article(pages: Sequence[PageLines], outline: Sequence[OutlineEntry], metadata: dict[str, str]) -> Article:
+    lines = [line for page in pages for line in page.lines if line.text.strip()]
+    if not lines:
+        return Article()
+    body_size = _body_size(lines)
+    edges = _Edges.of(lines)
+    result = Article()
+    front_end = _front_matter(lines, body_size, metadata, result, edges)
+    rest = lines[front_end:]
+    references_at = _references_start(rest, body_size)
+    body, tail = (rest[:references_at], rest[references_at:]) if references_at is not None else (rest, [])
+    headings = _Headings(body + tail, body_size, outline)
+    body_lines = [line for line in body if _is_prose(line, body_size) or headings.is_heading(line)]
+    result.body = _body(body_lines, headings, body_size, edges)
+    entries, after = _reference_entries(tail, headings, body_size)
+    result.references = entries
+    if after:
+        appendix = [line for line in after if _is_prose(line, body_size) or headings.is_heading(line)]
+        result.body += _body(appendix, headings, body_size, edges)
+    result.doi = result.doi or _doi(lines[: max(front_end, 1) + 40])
+    return result
+
+
+# ---------------------------------------------------------------- type
+
+
+def _body_size(lines: Sequence[Line]) -> float:
+    counts: Counter[float] = Counter()
+    for line in lines:
+        if line.mono < 0.5:
+            counts[round(line.size, 1)] += len(line.text)
+    return counts.most_common(1)[0][0] if counts else 10.0
+
+
+def _is_prose(line: Line, body_size: float) -> bool:
+    """Not code, not figure debris, not a footnote or a caption of an axis."""
+    if line.mono >= 0.6:
+        return False
+    text = line.text
+    visible = [ch for ch in text if not ch.isspace()]
+    letters = sum(ch.isalpha() for ch in visible)
+    if not visible or letters / len(visible) < 0.5:
+        return False
+    if line.size < SMALLER * body_size:
+        return False
+    if len(text.split()) <= 2 and letters < 3:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- front matter
+
+
+def _front_matter(
+    lines: Sequence[Line], body_size: float, metadata: dict[str, str], result: Article, edges: _Edges
+) -> int:
+    """Title, authors, abstract and keywords from the first page; the index of the first body line."""
+    first_page = [i for i, line in enumerate(lines) if line.page == lines[0].page]
+    head = [lines[i] for i in first_page]
+    title_rows = _title_rows(head, body_size) or _first_block(head)
+    printed = " ".join(head[i].text for i in title_rows)
+    printed = _SUPERSCRIPTS.sub("", printed).strip(" *∗†")
+    meta_title = metadata.get("Title", "")
+    if printed:
+        result.title = printed
+    elif meta_title:
+        result.title = meta_title
+    after_title = (title_rows[-1] + 1) if title_rows else 0
+    abstract_at = next(
+        (
+            i
+            for i in range(after_title, len(head))
+            if _ABSTRACT.match(head[i].text)
+            and (_looks_like_label(head[i]) or re.match(r"^(?:abstract|summary)\s*[:.]", head[i].text, re.I))
+        ),
+        None,
+    )
+    stop = abstract_at if abstract_at is not None else _first_prose(head, after_title, body_size)
+    result.authors = _authors(head[after_title:stop], metadata.get("Author", ""))
+    result.front = _front_lines(head[after_title:stop])
+    end = stop
+    if abstract_at is not None:
+        end = _abstract(lines, abstract_at, body_size, result, edges)
+    end = _keywords(lines, end, result)
+    return end
+
+
+def _front_lines(lines: Sequence[Line]) -> list[str]:
+    """Authors, affiliations and the like, a line each as printed, a wrapped line joined back."""
+    joined: list[str] = []
+    for line in lines:
+        if line.mono >= 0.6:
+            continue
+        if joined and (joined[-1].endswith((",", "-", "and")) or line.text[:1].islower()):
+            joined[-1] = _join([joined[-1], line.text], Counter())
+        else:
+            joined.append(line.text)
+    return joined
+
+
+def _first_block(head: Sequence[Line]) -> list[int]:
+    """Without a title in larger type: the first lines of the page, up to the first wider gap."""
+    if not head:
+        return []
+    rows = [0]
+    for i in range(1, min(len(head), 4)):
+        gap = head[i - 1].baseline - head[i].baseline
+        if head[i].page != head[0].page or not 0 < gap < 1.4 * head[0].size:
+            break
+        rows.append(i)
+    return rows if len(" ".join(head[i].text for i in rows).split()) <= 30 else []
+
+
+def _title_rows(head: Sequence[Line], body_size: float) -> list[int]:
+    """The consecutive lines of the largest type in the top half of the first page."""
+    if not head:
+        return []
+    page_top = max(line.top for line in head)
+    upper = [
+        i
+        for i, line in enumerate(head)
+        if line.top >= page_top - 0.5 * (page_top - min(other.bottom for other in head))
+    ]
+    candidates = [i for i in upper if len(head[i].text) > 3 and head[i].mono < 0.5]
+    if not candidates:
+        return []
+    largest = max(head[i].size for i in candidates)
+    if largest < body_size * LARGER and not any(head[i].bold > 0.5 for i in candidates):
+        return []
+    rows = [i for i in candidates if head[i].size >= largest - 0.3]
+    first = rows[0]
+    run = [first]
+    for i in range(first + 1, len(head)):
+        if head[i].size >= largest - 0.3 and head[run[-1]].bottom - head[i].top < 1.2 * largest:
+            run.append(i)
+        elif i in rows:
+            break
+        else:
+            break
+    return run
+
+
+def _first_prose(head: Sequence[Line], start: int, body_size: float) -> int:
+    """Where the front matter ends without an abstract label: the first paragraph-like run of
+    body-size lines, or the first heading."""
+    for i in range(start, len(head) - 1):
+        line = head[i]
+        heading = _heading_like(line, body_size)
+        if heading and _NUMBERING.match(line.text):
+            return i
+        # An unnumbered heading of a few words that is neither a name nor an address.
+        words = line.text.split()
+        if (
+            heading
+            and i > start
+            and len(words) <= 4
+            and not _AFFILIATION.search(line.text)
+            and not any(_clean_name(part) for part in re.split(r",\s*|\s+and\s+", line.text))
+        ):
+            return i
+        long_lines = [head[j] for j in range(i, min(i + 3, len(head))) if len(head[j].text) > 60]
+        if len(long_lines) >= 3 and not _AFFILIATION.search(line.text):
+            return i
+    # Nothing marks the text's start: it starts with the first line that is no name or address.
+    for i in range(start, len(head)):
+        text = head[i].text
+        names = [part for part in re.split(r",\s*|\s+and\s+", text) if _clean_name(part)]
+        if not names and not _AFFILIATION.search(text) and not _DOI.search(text.replace(" ", "")):
+            return i
+    return len(head)
+
+
+def _looks_like_label(line: Line) -> bool:
+    return len(line.text.split()) <= 2 or line.bold_start >= 6 or line.bold > 0.5 or line.text[:8].isupper()
+
+
+def _authors(lines: Sequence[Line], metadata_authors: str) -> list[str]:
+    """Names from the lines between the title and the abstract; the document-info names only
+    when the page prints none (it sometimes lists them in another order)."""
+    names: list[str] = []
+    author_size: float | None = None  # the type of the first line with a name: affiliations differ
+    for line in lines:
+        text = line.text.strip()
+        if not text or line.italic > 0.6 or _AFFILIATION.search(text) or text[0] in "⁰¹²³⁴⁵⁶⁷⁸⁹(":
+            continue
+        if author_size is not None and abs(line.size - author_size) > 0.5:
+            continue
+        text = re.sub(r"^(?:and|&)\s+", "", text)
+        found = [n for n in map(_clean_name, re.split(r",\s*|;\s*|\s+and\s+|\s*&\s*|\s{3,}", text)) if n]
+        if found and author_size is None:
+            author_size = line.size
+        names += [name for name in found if name not in names]
+    if not names and metadata_authors:
+        names = [n for n in (_clean_name(p) for p in re.split(r",\s*|;\s*|\s+and\s+", metadata_authors)) if n]
+    return names
+
+
+def _clean_name(part: str) -> str | None:
+    name = _SUPERSCRIPTS.sub("", part)
+    name = re.sub(r"[∗*†‡§¶‖#\d]+", "", name).strip(" ,.;")
+    name = re.sub(r"\s+", " ", name)
+    words = name.split()
+    if not 2 <= len(words) <= 5 or not words[0][0].isupper():
+        return None
+    if not all(_NAME_WORD.match(w) for w in words) or sum(w[0].isupper() for w in words) < 2:
+        return None
+    return name
+
+
+def _abstract(lines: Sequence[Line], at: int, body_size: float, result: Article, edges: _Edges) -> int:
+    """The abstract's paragraphs after its label; the index of the line after them."""
+    label = lines[at]
+    first = _ABSTRACT.sub("", label.text, count=1).strip()
+    collected: list[Line] = []
+    i = at + 1
+    while i < len(lines):
+        line = lines[i]
+        if _KEYWORDS.match(line.text) or (_heading_like(line, body_size) and collected):
+            break
+        if line.page != label.page and collected and _heading_like(line, body_size):
+            break
+        collected.append(line)
+        i += 1
+        if line.page > label.page + 1:
+            break
+    prose = [line for line in collected if _is_prose(line, body_size * 0.95)]
+    paragraphs = _paragraphs(prose, body_size, edges)
+    if first:
+        paragraphs = [first + (" " + paragraphs[0] if paragraphs else "")] + paragraphs[1:]
+    result.abstract = paragraphs
+    return i
+
+
+def _keywords(lines: Sequence[Line], at: int, result: Article) -> int:
+    """A "Keywords:" line (and its continuation) right after the abstract: only that paragraph."""
+    if at >= len(lines) or not _KEYWORDS.match(lines[at].text):
+        return at
+    text = lines[at].text
+    i = at + 1
+    while (
+        i < len(lines)
+        and lines[i].page == lines[at].page
+        and lines[i - 1].bottom - lines[i].top < 0.6 * lines[at].size
+    ):
+        if _KEYWORDS.match(lines[i].text) or len(lines[i].text.split()) > 20:
+            break
+        text += " " + lines[i].text
+        i += 1
+    result.keywords = _KEYWORDS.sub("", text, count=1).strip()
+    return i
+
+
+def _doi(lines: Sequence[Line]) -> str | None:
+    for line in lines:
+        found = _DOI.search(line.text.replace(" ", ""))
+        if found:
+            return found["doi"].rstrip(".,;)")
+    return None
+
+
+# ---------------------------------------------------------------- headings
+
+
+def _heading_like(line: Line, body_size: float) -> bool:
+    text = line.text.strip()
+    words = text.split()
+    if not words or len(words) > MAX_HEADING_WORDS or line.mono >= 0.5:
+        return False
+    if not any(ch.isalpha() for ch in text) or _DATE.search(text):
+        return False
+    numbering = _NUMBERING.match(text)
+    numbered = numbering is not None or _APPENDIX.match(text) is not None
+    if (
+        numbering
+        and not re.match(r"[A-Z(“\"'‘]", numbering["title"])
+        or (numbering and len(numbering["title"]) < 3)
+    ):
+        return False  # an equation's number before symbols, a table's figures
+    if text.endswith((",", ";")) and not numbered:
+        return False
+    if text.endswith(".") and not numbered and len(words) > 1:
+        return False
+    if not numbered and (text[0].islower() or re.search(r"[a-z]\. [A-Z]", text)):
+        return False  # a line of text: headings start with a capital and hold no sentence end
+    if line.fill > 0.85 and len(words) > 5 and not numbered:
+        return False  # a full line of a bold paragraph
+    letters = [ch for ch in text if ch.isalpha()]
+    capitals = len(letters) >= 4 and all(ch.isupper() for ch in letters)
+    # Styles that set headings in small capitals, smaller than the text: numbered or capitals.
+    small_caps = abs(line.size - body_size) >= 0.5 and len(words) <= 10 and (numbered or capitals)
+    return line.size >= body_size * LARGER or line.bold >= 0.8 or (numbered and capitals) or small_caps
+
+
+class _Headings:
+    """Which lines are headings, and at what level: the outline's when the PDF has one,
+    otherwise the type's (size, weight, capitals) ranked, with numbering deciding depth."""
+
+    def __init__(self, lines: Sequence[Line], body_size: float, outline: Sequence[OutlineEntry]) -> None:
+        self.body_size = body_size
+        self.outline = [entry for entry in outline if len(entry.title) > 1]
+        candidates = [line for line in lines if _heading_like(line, body_size)]
+        styles = Counter(self._style(line) for line in candidates)
+        ordered = sorted(styles, key=lambda s: (-s[0], -s[1], -s[2]))
+        self.styles = ordered
+        numbered_top = [
+            self._style(line)
+            for line in candidates
+            if (m := _NUMBERING.match(line.text))
+            and re.fullmatch(r"(?:\d{1,2}\.?|[IVX]{1,5}\.)", m["number"])
+        ]
+        self.top_style = (
+            Counter(numbered_top).most_common(1)[0][0] if numbered_top else (ordered[0] if ordered else None)
+        )
+        self._candidates = {id(line) for line in candidates}
+
+    def _style(self, line: Line) -> tuple[float, int, int]:
+        return (round(line.size), int(line.bold >= 0.5), int(line.text.isupper()))
+
+    def is_heading(self, line: Line) -> bool:
+        # A PDF with an outline names its sections there; other big or bold lines are figure labels.
+        if id(line) not in self._candidates:
+            return False
+        if len(self.outline) >= 3:
+            return self.outline_entry(line) is not None or _APPENDIX.match(line.text.strip()) is not None
+        return True
+
+    def in_outline(self, line: Line) -> bool:
+        return id(line) in self._candidates and self.outline_entry(line) is not None
+
+    def outline_entry(self, line: Line) -> OutlineEntry | None:
+        """The outline's entry for a heading line: the same title, on the same page or the next."""
+        text = line.text.strip()
+        numbered = _NUMBERING.match(text)
+        title = numbered["title"] if numbered else text
+        for entry in self.outline:
+            near = entry.page is None or 0 <= line.page - entry.page <= 1
+            if near and (_similar(title, entry.title) or _similar(text, entry.title)):
+                return entry
+        return None
+
+    def heading(self, line: Line) -> Heading:
+        text = line.text.strip()
+        appendix = _APPENDIX.match(text)
+        if appendix:
+            return Heading(appendix["number"], appendix["title"].strip() or "Appendix", 1)
+        numbered = _NUMBERING.match(text)
+        number = numbered["number"].rstrip(".") if numbered else None
+        title = numbered["title"].strip() if numbered else text
+        level = self._level(line, number, title)
+        return Heading(number, title, level)
+
+    def _level(self, line: Line, number: str | None, title: str) -> int:
+        entry = self.outline_entry(line)
+        if entry is not None:
+            return entry.level + 1
+        depth = number.count(".") + 1 if number and number[0].isdigit() else 1
+        style = self._style(line)
+        if self.top_style is None or style not in self.styles:
+            return depth
+        # The type decides the level (REVTeX sets "I.", "A." and "1." headings in three
+        # styles); dotted numbers never sit higher than their depth.
+        below_top = self.styles.index(style) - self.styles.index(self.top_style)
+        return max(1 + max(below_top, 0), depth)
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = _fold(a), _fold(b)
+    return bool(a) and (a == b or SequenceMatcher(None, a, b).ratio() >= 0.88)
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", " ", text.casefold()).strip()
+
+
+# ---------------------------------------------------------------- body
+
+
+def _body(
+    lines: Sequence[Line], headings: _Headings, body_size: float, edges: _Edges
+) -> list[Heading | Paragraph]:
+    items: list[Heading | Paragraph] = []
+    run: list[Line] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if (
+            headings.is_heading(line)
+            and not _REFERENCES.match(line.text.strip())
+            and _introduces(lines, i, headings)
+        ):
+            items += [Paragraph(p) for p in _paragraphs(run, body_size, edges)]
+            run = []
+            text = line.text
+            # A heading set on two lines of the same type (a forced line break).
+            while (
+                i + 1 < len(lines)
+                and (
+                    headings.is_heading(lines[i + 1]) or text.endswith("-") or lines[i + 1].text[:1].islower()
+                )
+                and len(lines[i + 1].text.split()) <= 10
+                and (lines[i + 1].bold >= 0.5) == (line.bold >= 0.5)
+                and lines[i + 1].page == line.page
+                and round(lines[i + 1].size) == round(line.size)
+                and 0 <= line.bottom - lines[i + 1].top < 0.8 * line.size
+                and not _NUMBERING.match(lines[i + 1].text)
+            ):
+                i += 1
+                text = _join([text, lines[i].text], Counter())
+            merged = Line(**{**line.__dict__, "text": text})
+            items.append(headings.heading(merged))
+        else:
+            run.append(line)
+        i += 1
+    items += [Paragraph(p) for p in _paragraphs(run, body_size, edges)]
+    return items
+
+
+def _introduces(lines: Sequence[Line], at: int, headings: _Headings) -> bool:
+    """A heading is followed by text (perhaps after a sub-heading); a label inside a figure is not."""
+    if headings.in_outline(lines[at]) or _NUMBERING.match(lines[at].text) or _APPENDIX.match(lines[at].text):
+        return True
+    for line in lines[at + 1 : at + 4]:
+        if len(line.text) >= 40 and not headings.is_heading(line):
+            return True
+    return False
+
+
+def _paragraphs(lines: Sequence[Line], body_size: float, edges: _Edges | None = None) -> list[str]:
+    """Lines joined into paragraphs: a new one after a larger gap, an indented first line, or a
+    short line that ends a sentence; words hyphenated at a line end joined again."""
+    if not lines:
+        return []
+    spacing = _line_spacing(lines)
+    vocabulary = Counter(w.lower() for line in lines for w in re.findall(r"[\w-]+", line.text))
+    paragraphs: list[list[str]] = [[lines[0].text]]
+    edges = edges or _Edges.of(lines)
+    left, right = edges.lefts, edges.rights
+    for previous, line in zip(lines, lines[1:], strict=False):
+        if _breaks(previous, line, spacing, left, right, body_size):
+            paragraphs.append([line.text])
+        else:
+            paragraphs[-1].append(line.text)
+    return [_join(parts, vocabulary) for parts in paragraphs if any(p.strip() for p in parts)]
+
+
+def _line_spacing(lines: Sequence[Line]) -> float:
+    gaps = [
+        a.baseline - b.baseline
+        for a, b in zip(lines, lines[1:], strict=False)
+        if a.page == b.page and 0 < a.baseline - b.baseline < 3 * a.size and abs(a.x0 - b.x0) < 4 * a.size
+    ]
+    return statistics.median(gaps) if gaps else 12.0
+
+
+def _column_key(line: Line) -> tuple[int, int]:
+    return (line.page, int(line.x0 // 150))
+
+
+@dataclass(frozen=True)
+class _Edges:
+    """Where each page's columns start and end, measured over all their lines."""
+
+    lefts: dict[tuple[int, int], float]
+    rights: dict[tuple[int, int], float]
+
+    @classmethod
+    def of(cls, lines: Sequence[Line]) -> _Edges:
+        return cls(_column_lefts(lines), _column_rights(lines))
+
+
+def _column_lefts(lines: Sequence[Line]) -> dict[tuple[int, int], float]:
+    lefts: dict[tuple[int, int], list[float]] = {}
+    for line in lines:
+        lefts.setdefault(_column_key(line), []).append(line.x0)
+    return {key: min(values) for key, values in lefts.items()}
+
+
+def _column_rights(lines: Sequence[Line]) -> dict[tuple[int, int], float]:
+    """Each column's right edge: where most of its lines end (a title across the page, which
+    starts at the same left edge, does not move it)."""
+    rights: dict[tuple[int, int], list[float]] = {}
+    for line in lines:
+        rights.setdefault(_column_key(line), []).append(line.x1)
+    return {key: sorted(values)[int(0.8 * (len(values) - 1))] for key, values in rights.items()}
+
+
+def _breaks(
+    previous: Line,
+    line: Line,
+    spacing: float,
+    left: dict[tuple[int, int], float],
+    right: dict[tuple[int, int], float],
+    body_size: float,
+) -> bool:
+    finished = previous.text.rstrip().endswith(_SENTENCE_END)
+    column_left = left.get(_column_key(line), line.x0)
+    indented = line.x0 > column_left + 0.8 * line.size and line.x0 - column_left < 6 * line.size
+    same_flow = previous.page == line.page and 0 < previous.baseline - line.baseline < 3 * spacing
+    if same_flow:
+        if previous.baseline - line.baseline > PARAGRAPH_GAP * spacing:
+            return True
+        if abs(line.size - previous.size) > 1.0:
+            return True
+        short = _ends_short(previous, line, right)
+        return (finished and (indented or short)) or (indented and short)
+    # A column or page break: a paragraph goes on unless the last one finished and this one
+    # is indented, follows a short last line, or is itself a short line (a heading).
+    previous_short = _ends_short(previous, line, right)
+    starts_anew = (line.text[:1].isupper() or line.text[:1].isdigit()) and (previous_short or line.fill < 0.6)
+    return finished and (indented or starts_anew)
+
+
+def _ends_short(previous: Line, line: Line, right: dict[tuple[int, int], float]) -> bool:
+    """The previous line stops short of its column's edge by more than the next line's first
+    word would have needed: a paragraph ended there, not just a line."""
+    room = right.get(_column_key(previous), previous.x1) - previous.x1
+    first_word = (line.text.split() or [""])[0]
+    needed = max(2.5, 0.5 * len(first_word) + 0.3) * previous.size
+    return room > needed
+
+
+def _join(parts: list[str], vocabulary: Counter[str]) -> str:
+    text = parts[0]
+    for part in parts[1:]:
+        if text.endswith("-") and "a" <= part[:1] <= "z" and len(text) > 1 and text[-2].isalpha():
+            last = re.search(r"([\w-]+)-$", text)
+            first = re.match(r"[\w-]+", part)
+            joined = (last.group(1) if last else "") + (first.group() if first else "")
+            hyphenated = f"{last.group(1) if last else ''}-{first.group() if first else ''}".lower()
+            # Keep the hyphen of a compound the article writes hyphenated elsewhere.
+            if vocabulary[hyphenated] > 0 and vocabulary[joined.lower()] == 0:
+                text = text + part
+            else:
+                text = text[:-1] + part
+        else:
+            text = text + " " + part
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- references
+
+
+def _references_start(lines: Sequence[Line], body_size: float) -> int | None:
+    """The line after a References heading, or where a trailing numbered list begins."""
+    # The last such heading followed by what looks like a list of works: a "References"
+    # subsection of a paper about citing is not its bibliography.
+    headings = [
+        i
+        for i, line in enumerate(lines)
+        if _REFERENCES.match(line.text.strip())
+        and (_heading_like(line, body_size) or line.text.isupper() or _list_follows(lines, i))
+        # A numbered heading set smaller than the text is a subsection ("3. References" of a
+        # paper about how to cite), not the bibliography.
+        and (not _NUMBERING.match(line.text.strip()) or line.size >= body_size - 0.3)
+    ]
+    if headings:
+        return headings[-1]
+    trailing = _trailing_small_list(lines, body_size)
+    if trailing is not None:
+        return trailing
+    # No heading (REVTeX): a run of [1], [2], [3] … entries towards the end.
+    starts = [i for i, line in enumerate(lines) if re.match(r"^(?:[-•*]\s*)?\[1\]\s", line.text)]
+    for i in reversed(starts):
+        following = [line.text for line in lines[i : i + 60]]
+        if sum(bool(re.match(rf"^(?:[-•*]\s*)?\[{n}\]", t)) for n in (2, 3) for t in following) >= 2:
+            return i
+    return None
+
+
+def _list_follows(lines: Sequence[Line], at: int) -> bool:
+    """Whether the lines after a plain "References" line are a list of works."""
+    following = [line.text for line in lines[at + 1 : at + 8]]
+    return sum(bool(_REFERENCE_START.match(t) or _CITED_YEAR.search(t)) for t in following) >= 2
+
+
+def _trailing_small_list(lines: Sequence[Line], body_size: float) -> int | None:
+    """A list without a heading, set in smaller type at the end and citing dated works (an
+    unnumbered REVTeX bibliography): where it starts."""
+    if not lines or lines[-1].size >= body_size - 0.5:
+        return None
+    list_size = lines[-1].size
+    start = len(lines) - 1
+    others = 0
+    for i in range(len(lines) - 1, -1, -1):
+        if abs(lines[i].size - list_size) <= 0.3:
+            start, others = i, 0
+        elif len(lines[i].text) > 30:
+            others += 1
+            if others >= 3:
+                break
+    if len(lines) - start < 10:
+        return None
+    small = [line for line in lines[start:] if abs(line.size - list_size) <= 0.3]
+    dated = sum(bool(_CITED_YEAR.search(line.text)) for line in small)
+    numbered = any(_REFERENCE_START.match(line.text) for line in small[:3])
+    return start if dated >= 0.2 * len(small) and not numbered else None
+
+
+def _reference_entries(
+    lines: Sequence[Line], headings: _Headings, body_size: float
+) -> tuple[list[str], list[Line]]:
+    """The list's entries, and the other lines (appendices after it, or text set beside it)."""
+    if not lines:
+        return [], []
+    start = 1 if _REFERENCES.match(lines[0].text.strip()) else 0
+    # A list set smaller than the text may share pages with it (REVTeX's appendices and
+    # bibliography side by side): then only lines of the list's own type belong to it.
+    list_size = lines[start].size if start < len(lines) else body_size
+    apart = list_size < body_size - 0.5
+    entries_lines: list[Line] = []
+    others: list[Line] = []
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if _AFTER_REFERENCES.match(line.text):
+            return _split_entries(entries_lines), others
+        if apart and abs(line.size - list_size) > 0.3:
+            others.append(line)
+            continue
+        if (
+            headings.is_heading(line)
+            and not _REFERENCE_START.match(line.text)
+            and headings.heading(line).level <= 1
+        ):
+            if apart:  # a heading set among the list's pages belongs to the text beside it
+                others.append(line)
+                continue
+            return _split_entries(entries_lines), others + list(lines[i:])
+        if line.mono >= 0.6 or not line.text.strip():
+            continue
+        entries_lines.append(line)
+    return _split_entries(entries_lines), others
+
+
+def _split_entries(lines: Sequence[Line]) -> list[str]:
+    if not lines:
+        return []
+    numbered = sum(bool(_REFERENCE_START.match(line.text)) for line in lines)
+    lefts = _column_lefts(lines)
+    entries: list[list[str]] = []
+    spacing = _line_spacing(lines)
+    for previous, line in zip([None, *lines], lines, strict=False):
+        column_left = lefts.get(_column_key(line), line.x0)
+        at_margin = line.x0 <= column_left + 0.5 * line.size
+        if numbered >= 2:
+            starts = bool(_REFERENCE_START.match(line.text))
+        else:
+            gap = (
+                previous is not None
+                and previous.page == line.page
+                and previous.baseline - line.baseline > 1.3 * spacing
+            )
+            starts = at_margin or gap
+        if starts or not entries:
+            entries.append([line.text])
+        else:
+            entries[-1].append(line.text)
+    vocabulary: Counter[str] = Counter()
+    joined = [_join(parts, vocabulary) for parts in entries if len(" ".join(parts)) > 10]
+    # An entry cites something dated; an address or a colophon after the list does not.
+    return [entry for entry in joined if numbered >= 2 or _CITED_YEAR.search(entry)]
