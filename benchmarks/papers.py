@@ -27,7 +27,7 @@ from typing import Any
 
 from rsa_qa.errors import RsaQaError
 from rsa_qa.pipeline.corpus import corpus_files, read_document
-from rsa_qa.pipeline.document import PARTS, Document
+from rsa_qa.pipeline.document import PARTS, REFERENCES, Document
 
 # Ligature glyphs, and control codes (unmapped glyphs of fonts without a Unicode map).
 LIGATURES = re.compile("[\ufb00-\ufb06\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -59,6 +59,9 @@ class PaperFigures:
     passages: int = 0
     ligature_passages: int = 0
     glued_passages: int = 0
+    # Entries some body passage cites: nearly every entry of a bibliography is cited, so
+    # a low share means markers in the text were not resolved.
+    references_cited: int = 0
     labels_right: list[bool] = field(default_factory=list)
     ranks: list[int | None] = field(default_factory=list)
     error: str | None = None
@@ -134,6 +137,9 @@ def score_folder(folder: Path, questions: bool) -> list[PaperFigures]:
         figures = structure(documents[name], truth, name)
         passages = chunk_document(documents[name], embedder.count_tokens, chunk_settings(settings))
         noise(figures, [p.text for p in passages])
+        figures.references_cited = len(
+            {n for p in passages if p.section.title != REFERENCES for n in p.references}
+        )
         results.append(figures)
     if questions:
         _ask(folder, settings, results, embedder)
@@ -173,19 +179,20 @@ def _ask(folder: Path, settings: Any, results: list[PaperFigures], embedder: Any
 def table(results: list[PaperFigures]) -> str:
     lines = [
         "| paper | title | authors | top-level sections | references | answers labelled right | MRR@10 "
-        "| passages with ligature glyphs / glued words |",
-        "|---|---|---|---:|---|---:|---:|---:|",
+        "| passages with ligature glyphs / glued words | entries cited from the text |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|",
     ]
     for r in results:
         if r.error:
-            lines.append(f"| {r.name} | not read: {r.error} | | | | | | |")
+            lines.append(f"| {r.name} | not read: {r.error} | | | | | | | |")
             continue
         mrr = statistics.fmean(1 / k if k else 0.0 for k in r.ranks) if r.ranks else None
         lines.append(
             f"| {r.name} | {_mark(r.title)} | {_mark(r.authors)} | {r.sections_found:.0%} "
             f"| {_mark(r.references_ok)} {r.references}/{r.expected_references} "
             f"| {sum(r.labels_right)}/{len(r.labels_right)} | {'' if mrr is None else f'{mrr:.2f}'} "
-            f"| {r.ligature_passages} / {r.glued_passages} of {r.passages} |"
+            f"| {r.ligature_passages} / {r.glued_passages} of {r.passages} "
+            f"| {r.references_cited}/{r.references} |"
         )
     return "\n".join(lines)
 
@@ -203,6 +210,7 @@ def summary(results: list[PaperFigures]) -> str:
         f"references within 20% {sum(r.references_ok for r in read) / n:.0%}",
         f"noisy passages {sum(r.ligature_passages + r.glued_passages for r in read)}"
         f"/{sum(r.passages for r in read)}",
+        f"entries cited {sum(r.references_cited for r in read)}/{sum(r.references for r in read)}",
     ]
     if ranks:
         parts.append(f"answers labelled right {sum(labels) / len(labels):.0%}")

@@ -51,6 +51,8 @@ _TEX_CONTROL_CODES = {
     "\x0f": "ffl",
 }
 _UNKNOWN_SYMBOL = "\u2022"
+# TeX's math fonts put their own symbols at those codes.
+_MATH = re.compile(r"math|cmex|cmsy|cmmi|msam|msbm|euex|eusm|stmary|wasy|lasy|rsfs|symbol", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -145,13 +147,13 @@ def _page(document: Any, number: int) -> Page:
             character = "-"  # PDFium's mark for a hyphen at the end of a line
         if raw.FPDFText_IsGenerated(handle, index):
             continue  # spaces PDFium guessed, at odd places; the layout finds words from the gaps
-        character = _readable(character)
+        length = raw.FPDFText_GetFontInfo(handle, index, name, _NAME_BUFFER, flags)
+        font = name.raw[: max(length - 1, 0)].decode("latin-1")
+        character = _readable(character, font)
         if not character:
             continue
         raw.FPDFText_GetCharBox(handle, index, left, right, bottom, top)
         raw.FPDFText_GetCharOrigin(handle, index, origin_x, origin_y)
-        length = raw.FPDFText_GetFontInfo(handle, index, name, _NAME_BUFFER, flags)
-        font = name.raw[: max(length - 1, 0)].decode("latin-1")
         glyphs.append(
             Glyph(
                 text=character,
@@ -171,7 +173,9 @@ def _page(document: Any, number: int) -> Page:
     return Page(number, float(width), float(height), glyphs)
 
 
-def _readable(character: str) -> str:
+def _readable(character: str, font: str) -> str:
+    if unicodedata.category(character) == "Cc" and _MATH.search(font):
+        return ""  # pieces of big delimiters and radicals: no text to give
     if character in _TEX_CONTROL_CODES:
         return _TEX_CONTROL_CODES[character]
     if character in "\t\f\v":
