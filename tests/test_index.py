@@ -65,11 +65,16 @@ def test_rebuild_gives_byte_identical_passages_and_vectors(
     assert again.version == index.version
 
 
-def test_changed_corpus_is_refused_as_stale(built: Path, corpus: Path, hash_embedder: HashEmbedder) -> None:
+def test_changed_corpus_is_loaded_marked_stale_naming_what_changed(
+    built: Path, corpus: Path, hash_embedder: HashEmbedder
+) -> None:
+    assert load_index(built, corpus, hash_embedder.fingerprint()).stale is None
     article = next(corpus.iterdir())
     article.write_text(article.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
-    with pytest.raises(IndexMismatch, match="make index"):
-        load_index(built, corpus, hash_embedder.fingerprint())
+    (corpus / "another.md").write_text("# Another\n\nSome text about something else.\n", encoding="utf-8")
+    stale = load_index(built, corpus, hash_embedder.fingerprint()).stale
+    assert stale is not None and "make index" in stale
+    assert f"changed: {article.stem}" in stale and "added: another" in stale
     assert not is_fresh(built, corpus, HashEmbedder().fingerprint(), CHUNKING)
 
 

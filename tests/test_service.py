@@ -101,10 +101,9 @@ class OtherModel(HashEmbedder):
         (_remove_index, IndexNotFound),
         (_truncate_vectors, IndexCorrupt),
         (_garble_manifest, IndexCorrupt),
-        (change_corpus, IndexMismatch),
         (_other_model, IndexMismatch),
     ],
-    ids=["removed", "truncated", "garbled-manifest", "stale-corpus", "other-model"],
+    ids=["removed", "truncated", "garbled-manifest", "other-model"],
 )
 def test_a_failed_reload_keeps_serving_the_old_index(
     settings: Settings, breakage: object, error: type[RsaQaError]
@@ -128,6 +127,6 @@ def test_a_failed_rebuild_leaves_the_served_index_and_the_one_on_disk(settings: 
     with pytest.raises(RuntimeError, match="on purpose"):
         build_index(settings, HashEmbedder(fail_on="ivig"), progress=lambda _: None)
     assert service.searcher is not None and service.searcher.index.version == version
-    with pytest.raises(IndexMismatch, match="stale"):
-        service.reload()  # the old index is on disk, and the corpus no longer matches it
+    service.reload()  # the old index is on disk, and the corpus no longer matches it
     assert service.searcher.index.version == version
+    assert service.searcher.index.stale is not None and "make index" in service.searcher.index.stale

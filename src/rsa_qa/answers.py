@@ -34,6 +34,7 @@ from rsa_qa.schemas import (
     SectionInfo,
     SectionRef,
     SectionsResponse,
+    SkippedFile,
 )
 from rsa_qa.search.searcher import Hit, Searcher, SearchOptions
 
@@ -97,7 +98,12 @@ def list_sections(searcher: Searcher) -> SectionsResponse:
 
 def list_documents(searcher: Searcher) -> DocumentsResponse:
     counts = _passage_counts(searcher)
-    return DocumentsResponse(documents=[_document(d, counts) for d in searcher.index.documents.values()])
+    skipped = [
+        SkippedFile(file=s["file"], reason=s["reason"]) for s in searcher.index.manifest.get("skipped", [])
+    ]
+    return DocumentsResponse(
+        documents=[_document(d, counts) for d in searcher.index.documents.values()], skipped=skipped
+    )
 
 
 def list_references(searcher: Searcher) -> ReferencesResponse:

@@ -194,8 +194,18 @@ class DocumentOut(DocumentMeta):
     )
 
 
+class SkippedFile(_Model):
+    """A file of the corpus the last build could not read, kept out of the index."""
+
+    file: str
+    reason: str
+
+
 class DocumentsResponse(_Model):
     documents: list[DocumentOut]
+    skipped: list[SkippedFile] = Field(
+        default_factory=list, description="Files of the corpus left out of the index, and why."
+    )
 
 
 class PassageOut(_Model):
@@ -217,6 +227,11 @@ class Readiness(_Model):
     reason: str | None = None
     index_version: str | None = None
     passages: int | None = None
+    stale: str | None = Field(
+        None,
+        description="Set when the corpus changed since the served index was built: what changed "
+        "and what to run. The index is still served.",
+    )
 
 
 class ReloadResponse(_Model):

@@ -112,7 +112,7 @@ def index_is_fresh(settings: Settings) -> bool:
 
 
 def build_index(
-    settings: Settings, embedder: Embedder | None = None, progress: Progress = print
+    settings: Settings, embedder: Embedder | None = None, progress: Progress = print, strict: bool = False
 ) -> BuildReport:
     """Build settings.index_dir from settings.corpus_dir, re-embedding only what changed.
 
@@ -127,6 +127,7 @@ def build_index(
         chunk_settings(settings),
         progress,
         ann_settings(settings),
+        strict=strict,
     )
 
 
@@ -203,6 +204,8 @@ class Service:
             done.passages,
             done.took_ms,
         )
+        if index.stale:
+            log.warning("serving a stale index: %s", index.stale)
         return done
 
     def reload_in_background(self) -> None:

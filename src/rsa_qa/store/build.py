@@ -3,6 +3,10 @@
 A build writes into a temporary sibling directory and renames it into place, so a failed
 build never leaves a half-written index and the previous one stays usable. A rebuild
 re-embeds only the documents whose content changed since the previous index.
+
+One bad file does not stop a build: a file that cannot be read or parsed (truncated,
+encrypted, scanned without text) is skipped with one line saying why, and listed in the
+report and the manifest; with strict=True the build fails instead.
 """
 
 from __future__ import annotations
@@ -21,13 +25,13 @@ from typing import Any
 import faiss
 import numpy as np
 
-from rsa_qa.errors import RsaQaError
+from rsa_qa.errors import CorpusError, RsaQaError
 from rsa_qa.pipeline.chunk import ChunkSettings, Passage, chunk_document
 from rsa_qa.pipeline.corpus import SourceFile, corpus_files, corpus_hash, read_document
 from rsa_qa.pipeline.document import DocumentInfo
 from rsa_qa.pipeline.embed import Embedder
 from rsa_qa.store.load import LoadedIndex, load_index
-from rsa_qa.store.manifest import check_fresh, make_manifest
+from rsa_qa.store.manifest import check_compatible, make_manifest
 from rsa_qa.store.records import (
     DESCRIPTION,
     INDEX_FILES,
@@ -53,6 +57,7 @@ class BuildReport:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # file, id, hash, reason
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -64,6 +69,9 @@ class BuildReport:
             for name in ("added", "changed", "removed")
             if getattr(self, name)
         ]
+        names += [f"skipped {s['file']}: {s['reason']}" for s in self.skipped]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
         return "documents " + ", ".join(parts) + ("\n  " + "\n  ".join(names) if names else "")
 
 
@@ -84,6 +92,7 @@ def build_index_at(
     chunking: ChunkSettings,
     progress: Progress = lambda _: None,
     ann: AnnSettings = DEFAULT_ANN,
+    strict: bool = False,
 ) -> BuildReport:
     started = time.perf_counter()
     sources = corpus_files(corpus_dir)
@@ -94,22 +103,41 @@ def build_index_at(
     changed: list[str] = []
     unchanged: list[str] = []
     parts: list[_Part] = []
+    skipped: list[dict[str, str]] = []
     for source in sources:
         known = old.get(source.doc_id)
         if previous is not None and known is not None and known.hash == source.hash:
             parts.append(_reused_part(previous, known, *previous_rows[known.id]))
             unchanged.append(source.doc_id)
             continue
-        parts.append(_parsed_part(source, embedder, chunking))
+        try:
+            parts.append(_parsed_part(source, embedder, chunking))
+        except Exception as exc:  # noqa: BLE001 - any file's failure is that file's, not the build's
+            reason = _why_unreadable(exc)
+            if strict:
+                raise CorpusError(
+                    f"{source.path.name}: {reason} (without --strict it would be skipped)"
+                ) from exc
+            progress(f"skipped {source.path.name}: {reason}")
+            skipped.append(
+                {"file": source.path.name, "id": source.doc_id, "hash": source.hash, "reason": reason}
+            )
+            continue
         (changed if known else added).append(source.doc_id)
-    removed = sorted(set(old) - {s.doc_id for s in sources})
+    if not parts:
+        raise CorpusError(
+            f"no article in {corpus_dir} could be read: "
+            + "; ".join(f"{s['file']}: {s['reason']}" for s in skipped)
+        )
+    # A document whose file has become unreadable leaves the index with its file.
+    removed = sorted(set(old) - {part.info.id for part in parts})
     progress(
         f"parsed {len(sources)} documents from {corpus_dir}: {sum(len(p.passages) for p in parts)} passages"
     )
     _embed_new(parts, embedder, chunking, progress)
     passage_count = sum(len(part.passages) for part in parts)
     infos = [part.info for part in parts]
-    manifest = make_manifest(corpus_hash(sources), infos, passage_count, embedder, chunking, ann)
+    manifest = make_manifest(corpus_hash(sources), infos, passage_count, embedder, chunking, ann, skipped)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building-", dir=index_dir.parent))
     try:
@@ -125,6 +153,7 @@ def build_index_at(
         changed=changed,
         removed=removed,
         unchanged=unchanged,
+        skipped=skipped,
         seconds=time.perf_counter() - started,
     )
     progress(report.summary())
@@ -142,7 +171,7 @@ def _reusable(
         previous = load_index(
             index_dir, embedder_fingerprint=embedder.fingerprint(), backend=embedder.backend
         )
-        check_fresh(previous.manifest, None, None, chunking)
+        check_compatible(previous.manifest, None, chunking)
     except RsaQaError as exc:
         progress(f"re-embedding everything: the previous index cannot be reused ({exc})")
         return None
@@ -174,7 +203,16 @@ def _reused_part(
 def _parsed_part(source: SourceFile, embedder: Embedder, chunking: ChunkSettings) -> _Part:
     document = read_document(source)
     passages = chunk_document(document, embedder.count_tokens, chunking)
+    if not passages:
+        raise CorpusError("no text to index (a scanned PDF needs OCR first)")
     return _Part(info=document.info(source.path.name, source.hash), passages=passages)
+
+
+def _why_unreadable(exc: Exception) -> str:
+    """One line for the build log: the error's own words for ours, its kind for others."""
+    if isinstance(exc, RsaQaError):
+        return str(exc)
+    return f"cannot be parsed ({type(exc).__name__}: {exc})"
 
 
 def _embed_new(parts: list[_Part], embedder: Embedder, chunking: ChunkSettings, progress: Progress) -> None:

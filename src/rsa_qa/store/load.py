@@ -20,7 +20,7 @@ import numpy as np
 from rsa_qa.errors import REBUILD_HINT, IndexCorrupt, RsaQaError
 from rsa_qa.pipeline.chunk import ChunkSettings, Passage
 from rsa_qa.pipeline.document import DocumentInfo, Reference
-from rsa_qa.store.manifest import check_fresh, read_manifest
+from rsa_qa.store.manifest import check_compatible, corpus_changes, read_manifest
 from rsa_qa.store.records import (
     INDEX_FILES,
     MANIFEST,
@@ -43,6 +43,8 @@ class LoadedIndex:
     vectors: faiss.Index
     sentence_vectors: np.ndarray
     sentence_rows: list[SentenceRow]
+    # Set when the corpus folder changed since the build: the index is served, marked stale.
+    stale: str | None = None
 
     @property
     def version(self) -> str:
@@ -59,11 +61,14 @@ def load_index(
     chunking: ChunkSettings | None = None,
     backend: str | None = None,
 ) -> LoadedIndex:
-    """The index in index_dir, whole and checked, or IndexNotFound/IndexCorrupt/IndexMismatch."""
+    """The index in index_dir, whole and checked, or IndexNotFound/IndexCorrupt/IndexMismatch.
+    With corpus_dir, an index the corpus has moved on from is returned with .stale set."""
     manifest = read_manifest(index_dir)
     try:
-        check_fresh(manifest, corpus_dir, embedder_fingerprint, chunking, backend)
-        return _parse(index_dir, manifest, _read_verified(index_dir, manifest))
+        check_compatible(manifest, embedder_fingerprint, chunking, backend)
+        index = _parse(index_dir, manifest, _read_verified(index_dir, manifest))
+        index.stale = corpus_changes(manifest, corpus_dir)
+        return index
     except KeyError as exc:
         raise IndexCorrupt(f"{index_dir / MANIFEST} lacks {exc}: {REBUILD_HINT}") from exc
     # A manifest edited by hand can hold any JSON: whatever it breaks is reported, not raised.
@@ -83,11 +88,11 @@ def is_fresh(
         return False
     try:
         manifest = read_manifest(index_dir)
-        check_fresh(manifest, corpus_dir, embedder_fingerprint, chunking, backend)
+        check_compatible(manifest, embedder_fingerprint, chunking, backend)
         _read_verified(index_dir, manifest)
+        return corpus_changes(manifest, corpus_dir) is None
     except (RsaQaError, KeyError, TypeError, AttributeError, OSError):
         return False
-    return True
 
 
 def _read_verified(index_dir: Path, manifest: dict[str, Any]) -> dict[str, bytes]:

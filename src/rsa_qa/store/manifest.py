@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rsa_qa.errors import REBUILD_HINT, IndexCorrupt, IndexMismatch, IndexNotFound
+from rsa_qa.errors import REBUILD_HINT, IndexCorrupt, IndexMismatch, IndexNotFound, RsaQaError
 from rsa_qa.pipeline.chunk import ChunkSettings
 from rsa_qa.pipeline.corpus import corpus_files, corpus_hash
 from rsa_qa.pipeline.document import DocumentInfo
@@ -29,6 +29,7 @@ def make_manifest(
     embedder: Embedder,
     chunking: ChunkSettings,
     ann: AnnSettings,
+    skipped: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The manifest of a new index; build.py adds the files' checksums once they are written."""
     identity = {
@@ -47,6 +48,9 @@ def make_manifest(
         "corpus_hash": corpus_hash,
         "document_hashes": {info.id: info.hash for info in documents},
         "passage_count": passage_count,
+        # Files of the corpus that could not be read: kept out of the index, and named with
+        # the hash they had, so that a fixed file makes the index stale and is tried again.
+        "skipped": skipped or [],
     }
     version = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return identity | {
@@ -82,17 +86,17 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def check_fresh(
+def check_compatible(
     manifest: dict[str, Any],
-    corpus_dir: Path | None,
     embedder_fingerprint: str | None,
     chunking: ChunkSettings | None = None,
     backend: str | None = None,
 ) -> None:
-    """Raise IndexMismatch when the index was built from something other than what is here.
+    """Raise IndexMismatch when the index cannot be searched with what is here: another
+    package version, model, backend or chunking would give wrong answers, so it is refused.
 
     Passage vectors and question vectors must come from the same model through the same
-    backend: the backends agree closely, not exactly, so a mix is refused as stale.
+    backend: the backends agree closely, not exactly, so a mix is refused.
     """
     if manifest.get("package_version") != VERSION:
         raise IndexMismatch(
@@ -108,6 +112,29 @@ def check_fresh(
         raise IndexMismatch(f"index built with another embedding model or export of it: {REBUILD_HINT}")
     if chunking is not None and manifest.get("chunking") != chunking.as_dict():
         raise IndexMismatch(f"index built with other chunking settings: {REBUILD_HINT}")
-    if corpus_dir is not None and corpus_dir.is_dir():
-        if manifest["corpus_hash"] != corpus_hash(corpus_files(corpus_dir)):
-            raise IndexMismatch(f"index is stale: {corpus_dir} changed since it was built; {REBUILD_HINT}")
+
+
+def corpus_changes(manifest: dict[str, Any], corpus_dir: Path | None) -> str | None:
+    """Why the index no longer matches the corpus folder, or None when it does.
+
+    A changed corpus does not make the index wrong, only behind: it is served, and /ready
+    and the logs say what changed and what to run.
+    """
+    if corpus_dir is None or not corpus_dir.is_dir():
+        return None
+    try:
+        sources = corpus_files(corpus_dir)
+    except RsaQaError as exc:
+        return f"the corpus cannot be listed ({exc})"
+    if manifest["corpus_hash"] == corpus_hash(sources):
+        return None
+    built = dict(manifest.get("document_hashes", {}))
+    built.update({s["id"]: s["hash"] for s in manifest.get("skipped", []) if "id" in s})
+    now = {s.doc_id: s.hash for s in sources}
+    changes = [
+        ("added", sorted(set(now) - set(built))),
+        ("changed", sorted(d for d in set(now) & set(built) if now[d] != built[d])),
+        ("removed", sorted(set(built) - set(now))),
+    ]
+    named = "; ".join(f"{kind}: {', '.join(ids)}" for kind, ids in changes if ids)
+    return f"{corpus_dir} changed since the index was built ({named or 'renamed files'}): {REBUILD_HINT}"

@@ -33,7 +33,9 @@ def operations_router(service: Service) -> APIRouter:
             body = Readiness(ready=False, reason=service.not_ready_reason)
             return JSONResponse(body.model_dump(), status_code=503)
         index = searcher.index
-        body = Readiness(ready=True, index_version=index.version, passages=len(index.passages))
+        body = Readiness(
+            ready=True, index_version=index.version, passages=len(index.passages), stale=index.stale
+        )
         return JSONResponse(body.model_dump())
 
     @router.post(
@@ -41,7 +43,8 @@ def operations_router(service: Service) -> APIRouter:
         response_model=ReloadResponse,
         responses={
             409: {
-                "description": "The index on disk is missing, broken or stale; the served one is kept.",
+                "description": "The index on disk is missing, broken or built with another model or "
+                "chunking; the served one is kept.",
                 "content": ERROR_CONTENT,
             }
         },
