@@ -55,17 +55,29 @@ lint: install
 	$(BIN)/mypy
 
 # The pooled question sets: every model is fitted on them, so their figures are cross-validated.
-# They are about the review and a second, synthetic article in another style, so that the
-# models see more than one kind of document; FIT holds that corpus and its index.
-POOLED := eval/dev.jsonl eval/own.jsonl eval/check.jsonl eval/blind.jsonl tests/data/synthetic-questions.jsonl
+# Each is asked of two corpora, so that the models hold for one article and for a library:
+# FIT has the review and a second, synthetic article in another style; FIT/library adds the
+# twelve development papers (real PDFs) with their questions, and off-topic questions that
+# name places and publishers of the kind affiliations and reference lists name.
 FIT := .fit
-FIT_ARGS := --corpus $(FIT)/corpus --index-dir $(FIT)/index
+PAPERS := tests/data/papers
+POOLED := eval/dev.jsonl eval/own.jsonl eval/check.jsonl eval/blind.jsonl tests/data/synthetic-questions.jsonl \
+	$(FIT)/papers-questions.jsonl eval/library-offtopic-train.jsonl
+FIT_ARGS := --corpus $(FIT)/corpus --index-dir $(FIT)/index \
+	--also library $(FIT)/library/corpus $(FIT)/library/index
 
 $(FIT)/corpus: corpus tests/data/synthetic-vineyard-sensors.md
 	rm -rf $@ && mkdir -p $@ && cp corpus/* tests/data/synthetic-vineyard-sensors.md $@/
 
-fit-index: install $(FIT)/corpus
-	$(BIN)/rsa-qa index $(FIT_ARGS) --if-stale > /dev/null
+$(FIT)/library/corpus: $(FIT)/corpus $(wildcard $(PAPERS)/*.pdf)
+	rm -rf $@ && mkdir -p $@ && cp $(FIT)/corpus/* $(PAPERS)/*.pdf $@/
+
+$(FIT)/papers-questions.jsonl: $(wildcard $(PAPERS)/*.truth.json) benchmarks/papers.py
+	mkdir -p $(FIT) && $(BIN)/python benchmarks/papers.py $(PAPERS) --export-questions $@
+
+fit-index: install $(FIT)/corpus $(FIT)/library/corpus $(FIT)/papers-questions.jsonl
+	$(BIN)/rsa-qa index --corpus $(FIT)/corpus --index-dir $(FIT)/index --if-stale > /dev/null
+	$(BIN)/rsa-qa index --corpus $(FIT)/library/corpus --index-dir $(FIT)/library/index --if-stale > /dev/null
 
 # Cross-validated figures of the pooled sets beside the first look; the sealed set, never
 # fitted on, scored by the served models; and the dev set through the running HTTP service.

@@ -222,11 +222,37 @@ def _mark(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
+def question_rows(folder: Path) -> list[dict[str, Any]]:
+    """The papers' questions as an eval set: the answer in the named paper and section."""
+    rows = []
+    for pdf, truth in papers_in(folder):
+        for number, question in enumerate(truth["questions"], start=1):
+            answer = question["answer_contains"]
+            accept = {"doc": pdf.stem, "section": question["section"], "contains": [answer]}
+            rows.append(
+                {
+                    "id": f"{pdf.stem}-{number}",
+                    "question": question["question"],
+                    "kind": "paper",
+                    "group": pdf.stem,  # cross-validation keeps a paper's questions together
+                    "accept": [accept],
+                }
+            )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--questions", action="store_true", help="index the papers and ask their questions")
+    parser.add_argument(
+        "--export-questions", type=Path, help="write the papers' questions as an eval set and stop"
+    )
     args = parser.parse_args(argv)
+    if args.export_questions:
+        rows = [row for folder in args.folders for row in question_rows(folder)]
+        args.export_questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        return 0
     for folder in args.folders:
         results = score_folder(folder, args.questions)
         print(f"## {folder}\n\n{table(results)}\n\n{summary(results)}\n")

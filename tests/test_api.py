@@ -27,7 +27,7 @@ def test_query_contract(client: TestClient) -> None:
         "index_version",
         "took_ms",
     }
-    assert 0.5 < body["in_scope_probability"] <= 1
+    assert body["in_scope"] is True and 0 < body["in_scope_probability"] <= 1
     assert len(body["results"]) == 5
     top = body["results"][0]
     assert top["rank"] == 1

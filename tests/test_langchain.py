@@ -31,7 +31,8 @@ def test_invoke_returns_passages_with_section_citations_score_and_id(live_url: s
 
 def test_citations_are_full_references(live_url: str) -> None:
     docs = RsaQaRetriever(base_url=live_url, top_k=1).invoke("Which study did Liang Baozhu publish?")
-    assert docs[0].metadata["section"] == "3.1"
+    # The passage that cites the study, or the reference entry itself: both carry it in full.
+    assert docs[0].metadata["section"] in ("3.1", "References")
     [citation] = docs[0].metadata["citations"]
     assert citation["marker"] == "[3]"
     assert citation["citation"].startswith("Liang Baozhu. Clinical study")

@@ -8,12 +8,16 @@ extractor does on papers it was not built on come from `make papers-heldout`
 
 from __future__ import annotations
 
+import shutil
 import statistics
 
 import pytest
 from papers import PaperFigures, papers_in, score_folder
 
-from conftest import ROOT
+from conftest import ARTICLE, EVAL, ROOT
+from rsa_qa.config import Settings
+from rsa_qa.evaluation import Search, in_process_search, load_questions, score
+from rsa_qa.service import build_index, load_embedder
 
 PAPERS = ROOT / "tests" / "data" / "papers"
 
@@ -59,3 +63,28 @@ def test_questions_find_their_passage_under_the_right_section(figures: list[Pape
     assert len(ranks) == len(labels) >= 30
     assert statistics.fmean(1 / rank if rank else 0.0 for rank in ranks) >= 0.8
     assert statistics.fmean(labels) >= 0.85
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Search:
+    """The review and the twelve papers in one corpus, as a researcher's library."""
+    corpus = tmp_path_factory.mktemp("library") / "corpus"
+    corpus.mkdir()
+    for source in [ARTICLE, *PAPERS.glob("*.pdf")]:
+        shutil.copy(source, corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=corpus.parent / "index")
+    build_index(settings, load_embedder(settings, export_if_missing=True), progress=lambda _: None)
+    return in_process_search(settings)
+
+
+def test_words_of_affiliations_and_reference_lists_do_not_make_a_question_answerable(library: Search) -> None:
+    report = score(load_questions(EVAL / "library-offtopic.jsonl"), library)
+    assert report.out_of_scope == 25
+    assert report.oos_rejected is not None and report.oos_rejected >= 0.7
+    assert library("What is the capital of France?", 3)["in_scope"] is False
+
+
+def test_the_review_is_still_answered_among_the_papers(library: Search) -> None:
+    report = score(load_questions(EVAL / "dev.jsonl"), library)
+    assert report.hit3 >= 0.85
+    assert report.in_scope_rejected <= 0.1

@@ -12,6 +12,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rsa_qa.config import Settings
 from rsa_qa.errors import RsaQaError, describe_invalid
@@ -55,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--corpus", type=Path, help="folder holding the article (default: corpus)")
     index.add_argument("--index-dir", type=Path, help="where to write the index (default: index)")
     index.add_argument("--if-stale", action="store_true", help="do nothing when the index is up to date")
+    index.add_argument(
+        "--strict", action="store_true", help="fail on a file that cannot be read, instead of skipping it"
+    )
     index.set_defaults(run=_index)
 
     serve = commands.add_parser("serve", help="serve the HTTP API")
@@ -94,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--first-look", type=Path, help="JSON of first-look figures to print beside the cross-validated ones"
     )
+    _also_option(evaluate)
     evaluate.set_defaults(run=_eval)
 
     fit = commands.add_parser("fit", help="fit the ranking, scope and highlight models to question sets")
@@ -103,8 +108,22 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--out", type=Path, help="where to write the models (default: the package's fitted.json)"
     )
+    _also_option(fit)
     fit.set_defaults(run=_fit)
     return parser
+
+
+def _also_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--also",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("NAME", "CORPUS", "INDEX_DIR"),
+        help="ask the questions of another, already indexed corpus too (with --cv, and for fit): the "
+        "models are fitted and measured on both; a question whose answers name a document the "
+        "corpus lacks is not asked of it",
+    )
 
 
 def _index(args: argparse.Namespace) -> int:
@@ -114,7 +133,7 @@ def _index(args: argparse.Namespace) -> int:
     if args.if_stale and index_is_fresh(settings):
         print(f"{settings.index_dir} is up to date")
         return 0
-    build_index(settings, progress=lambda line: print(line, flush=True))
+    build_index(settings, progress=lambda line: print(line, flush=True), strict=args.strict)
     return 0
 
 
@@ -213,12 +232,9 @@ def _cross_validate(args: argparse.Namespace) -> int:
     import json
 
     from rsa_qa import fitting
-    from rsa_qa.search.model import Models
-    from rsa_qa.service import open_searcher
 
-    searcher = open_searcher(_settings(args), models=Models.unfitted())
-    examples = fitting.collect(searcher, args.questions)
-    cv = fitting.cross_validate(examples, searcher, progress=lambda line: print(line, file=sys.stderr))
+    examples = _examples(args)
+    cv = fitting.cross_validate(examples, progress=lambda line: print(line, file=sys.stderr))
     first_look = json.loads(args.first_look.read_text(encoding="utf-8")) if args.first_look else {}
     if args.misses:
         print("\n".join(f"miss {line}" for line in fitting.misses(cv)) + "\n")
@@ -226,15 +242,27 @@ def _cross_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fit(args: argparse.Namespace) -> int:
+def _examples(args: argparse.Namespace) -> list[Any]:
+    """The questions asked of the main corpus and of each --also one, models unfitted."""
     from rsa_qa import fitting
-    from rsa_qa.search.model import FITTED, Models
+    from rsa_qa.search.model import Models
     from rsa_qa.service import open_searcher
 
-    searcher = open_searcher(_settings(args), models=Models.unfitted())
-    examples = fitting.collect(searcher, args.questions)
-    cv = fitting.cross_validate(examples, searcher, progress=lambda line: print(line, file=sys.stderr))
-    models = fitting.fit(examples, searcher, cv)
+    settings = _settings(args)
+    examples = fitting.collect(open_searcher(settings, models=Models.unfitted()), args.questions)
+    for name, corpus, index_dir in args.also:
+        other = settings.model_copy(update={"corpus_dir": Path(corpus), "index_dir": Path(index_dir)})
+        examples += fitting.collect(open_searcher(other, models=Models.unfitted()), args.questions, name)
+    return examples
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from rsa_qa import fitting
+    from rsa_qa.search.model import FITTED
+
+    examples = _examples(args)
+    cv = fitting.cross_validate(examples, progress=lambda line: print(line, file=sys.stderr))
+    models = fitting.fit(examples, cv)
     out = args.out or FITTED
     models.save(out)
     print(fitting.describe(cv, {}))

@@ -62,6 +62,8 @@ class Example:
 
     id: str
     source: str  # the question file
+    corpus: str  # the corpus it was asked of
+    searcher: Searcher
     kind: str
     group: str
     text: str
@@ -72,13 +74,25 @@ class Example:
     sentence_labels: dict[int, list[bool]] = field(default_factory=dict)  # per candidate position
 
     @property
+    def label(self) -> str:
+        """The question file, and the corpus when it was asked of another than the main one."""
+        return f"{self.corpus}/{self.source}" if self.corpus else self.source
+
+    @property
     def features(self) -> np.ndarray:
         return self.scored.features
 
 
-def collect(searcher: Searcher, paths: Sequence[Path]) -> list[Example]:
-    """Every question of the files, scored against every candidate passage."""
-    rows = [(path.name, row) for path in paths for row in load_questions(path)]
+def collect(searcher: Searcher, paths: Sequence[Path], corpus: str = "") -> list[Example]:
+    """Every question of the files, scored against every candidate passage. A question whose
+    answers name documents the corpus does not hold is not asked of it."""
+    documents = {p.doc_id for p in searcher.passages}
+    rows = [
+        (path.name, row)
+        for path in paths
+        for row in load_questions(path)
+        if all(a.get("doc") in (None, *documents) for a in row.get("accept") or [])
+    ]
     vectors = searcher.embed_queries([row["question"] for _, row in rows])
     order = {p.id: i for i, p in enumerate(sorted(searcher.passages, key=lambda p: p.id))}
     examples = []
@@ -90,6 +104,8 @@ def collect(searcher: Searcher, paths: Sequence[Path]) -> list[Example]:
         example = Example(
             id=row["id"],
             source=source,
+            corpus=corpus,
+            searcher=searcher,
             kind=row.get("kind", "?"),
             group=f"{source}:{row.get('group', row['id'])}",
             text=row["question"],
@@ -213,9 +229,7 @@ class FittedFold:
     highlight: LinearModel
 
 
-def fit_models(
-    examples: Sequence[Example], searcher: Searcher, columns: Sequence[int], seed: int
-) -> FittedFold:
+def fit_models(examples: Sequence[Example], columns: Sequence[int], seed: int) -> FittedFold:
     """All three models from these examples; inner cross-validation picks L2 and the calibrations."""
     l2 = _choose_l2(examples, columns, seed)
     inner = _out_of_fold_scores(examples, l2, columns, seed)
@@ -225,8 +239,8 @@ def fit_models(
     slope, intercept = calibrate(scores, labels)
     calibrated = LinearModel(ranker.features, ranker.weights, ranker.bias, slope, intercept)
     out_of_fold = {i: sigmoid(slope * s + intercept) for i, s in inner.items()}
-    scope = _fit_scope(examples, searcher, out_of_fold, seed)
-    highlight = _fit_highlight(examples, searcher, out_of_fold)
+    scope = _fit_scope(examples, out_of_fold, seed)
+    highlight = _fit_highlight(examples, out_of_fold)
     return FittedFold(calibrated, scope, highlight)
 
 
@@ -251,21 +265,17 @@ def _out_of_fold_scores(
     return scores
 
 
-def _scope_rows(
-    examples: Sequence[Example], searcher: Searcher, probabilities: dict[int, np.ndarray]
-) -> np.ndarray:
+def _scope_rows(examples: Sequence[Example], probabilities: dict[int, np.ndarray]) -> np.ndarray:
     rows = []
     for i, example in enumerate(examples):
         scored = example.scored
         with_probabilities = replace(scored, probabilities=probabilities[i])
-        rows.append(searcher.scope_row(with_probabilities, list(range(len(scored.rows)))))
+        rows.append(example.searcher.scope_row(with_probabilities, list(range(len(scored.rows)))))
     return np.vstack(rows)
 
 
-def _fit_scope(
-    examples: Sequence[Example], searcher: Searcher, probabilities: dict[int, np.ndarray], seed: int
-) -> LinearModel:
-    x = _scope_rows(examples, searcher, probabilities)
+def _fit_scope(examples: Sequence[Example], probabilities: dict[int, np.ndarray], seed: int) -> LinearModel:
+    x = _scope_rows(examples, probabilities)
     y = np.array([e.answerable for e in examples])
     # Out-of-fold scope probabilities of the answerable questions set the threshold.
     held_out = np.zeros(len(examples))
@@ -285,7 +295,7 @@ def rejection_threshold(answerable: np.ndarray) -> float:
 
 
 def _sentence_rows(
-    examples: Sequence[Example], searcher: Searcher, probabilities: dict[int, np.ndarray]
+    examples: Sequence[Example], probabilities: dict[int, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     rows, labels = [], []
     for i, example in enumerate(examples):
@@ -294,17 +304,16 @@ def _sentence_rows(
         )
         for position in sorted(chosen):
             row = int(example.scored.rows[position])
-            features = searcher.sentence_features(row, float(probabilities[i][position]), example.scored)
+            chance = float(probabilities[i][position])
+            features = example.searcher.sentence_features(row, chance, example.scored)
             wanted = example.sentence_labels.get(position, [False] * len(features))
             rows.append(features)
             labels.extend(wanted)
     return np.vstack(rows), np.array(labels)
 
 
-def _fit_highlight(
-    examples: Sequence[Example], searcher: Searcher, probabilities: dict[int, np.ndarray]
-) -> LinearModel:
-    x, y = _sentence_rows(examples, searcher, probabilities)
+def _fit_highlight(examples: Sequence[Example], probabilities: dict[int, np.ndarray]) -> LinearModel:
+    x, y = _sentence_rows(examples, probabilities)
     model = fit_logistic(x, y, l2=1.0, names=SENTENCE_FEATURES)
     return LinearModel(model.features, model.weights, model.bias, threshold=_best_f1(model.probability(x), y))
 
@@ -345,7 +354,6 @@ class CrossValidation:
 
 def cross_validate(
     examples: Sequence[Example],
-    searcher: Searcher,
     columns: Sequence[int] | None = None,
     repeats: int = REPEATS,
     progress: Callable[[str], None] = lambda _: None,
@@ -357,15 +365,16 @@ def cross_validate(
         outcomes: dict[int, Outcome] = {}
         for number, test in enumerate(grouped_folds(examples, FOLDS, seed), start=1):
             held = set(test.tolist())
-            fitted = fit_models([e for i, e in enumerate(examples) if i not in held], searcher, columns, seed)
+            fitted = fit_models([e for i, e in enumerate(examples) if i not in held], columns, seed)
             for i in test.tolist():
-                outcomes[i] = _outcome(examples[i], fitted, searcher)
+                outcomes[i] = _outcome(examples[i], fitted)
             progress(f"repeat {repeat + 1}/{repeats}, fold {number}/{FOLDS}")
         runs.append([outcomes[i] for i in range(len(examples))])
     return CrossValidation(runs)
 
 
-def _outcome(example: Example, fitted: FittedFold, searcher: Searcher) -> Outcome:
+def _outcome(example: Example, fitted: FittedFold) -> Outcome:
+    searcher = example.searcher
     probabilities = fitted.ranker.probability(example.features)
     scored = example.scored
     scored = replace(scored, probabilities=probabilities)
@@ -474,9 +483,9 @@ def describe(cv: CrossValidation, first_look: dict[str, dict[str, dict[str, floa
         [
             f"Cross-validated ({FOLDS} grouped folds, {len(cv.outcomes)} repeats): mean (lowest–highest "
             "repeat); ← the first-look figure, measured before anything was fitted to the questions.",
-            report_table(cv, lambda e: e.source, first_look.get("sets", {})),
+            report_table(cv, lambda e: e.label, first_look.get("sets", {})),
             "The blind questions by kind:",
-            report_table(cv, lambda e: e.kind, first_look.get("kinds", {}), lambda e: e.source == BLIND),
+            report_table(cv, lambda e: e.kind, first_look.get("kinds", {}), lambda e: e.label == BLIND),
             "Highlights: {precision:.3f} of highlighted sentences hold an expected answer, {recall:.3f} of "
             "those sentences are highlighted; the first result is highlighted for "
             "{answerable_top_highlighted:.3f} of answerable and {off_topic_top_highlighted:.3f} of off-topic "
@@ -524,15 +533,15 @@ def misses(cv: CrossValidation) -> list[str]:
     for o in cv.outcomes[0]:
         e = o.example
         if e.answerable and o.rank != 1:
-            lines.append(f"{e.source} {e.id} [{e.kind}] rank={o.rank} scope={o.in_scope}: {e.text}")
+            lines.append(f"{e.label} {e.id} [{e.kind}] rank={o.rank} scope={o.in_scope}: {e.text}")
         elif not e.answerable and o.in_scope:
-            lines.append(f"{e.source} {e.id} [{e.kind}] off-topic judged in scope: {e.text}")
+            lines.append(f"{e.label} {e.id} [{e.kind}] off-topic judged in scope: {e.text}")
     return lines
 
 
-def fit(examples: Sequence[Example], searcher: Searcher, cv: CrossValidation | None = None) -> Models:
+def fit(examples: Sequence[Example], cv: CrossValidation | None = None) -> Models:
     """The models fitted on every example, with the cross-validated figures as their report."""
-    fitted = fit_models(examples, searcher, list(range(len(PASSAGE_FEATURES))), SEED)
+    fitted = fit_models(examples, list(range(len(PASSAGE_FEATURES))), SEED)
     report: dict[str, Any] = {"questions": len(examples), "folds": FOLDS, "repeats": REPEATS}
     if cv is not None:
         report["cross_validated"] = {

@@ -68,6 +68,9 @@ SCOPE_FEATURES = (
     "asks_structure",
     "structure_x_unknown_names",  # asks about a document, but names one the articles do not hold
     "log_words",
+    # How much text the evidence was drawn from: a bigger corpus holds more of any
+    # question's words, so the same coverage says less.
+    "log_body_passages",
 )
 
 
@@ -142,9 +145,11 @@ def passage_features(
     structure = float(question.asks_structure)
 
     def reciprocal_rank(values: np.ndarray) -> np.ndarray:
-        """1 / (1 + how many candidates score higher), 0 below the RANK_DEPTH best: ties share a
-        rank, and no rank depends on how many weaker candidates a large index gathered."""
-        higher = len(values) - np.searchsorted(np.sort(values), values, side="right")
+        """1 / (1 + how many distinct higher scores), 0 below the RANK_DEPTH best: ties share a
+        rank, so a passage does not drop because another document holds the same text, and no
+        rank depends on how many weaker candidates a large index gathered."""
+        scores = np.unique(values)
+        higher = len(scores) - np.searchsorted(scores, values, side="right")
         result: np.ndarray = np.where(higher < RANK_DEPTH, 1.0 / (1.0 + higher), 0.0)
         return result
 
@@ -237,5 +242,6 @@ def scope_features(
         "asks_structure": float(question.asks_structure),
         "structure_x_unknown_names": float(question.asks_structure) * unknown,
         "log_words": math.log1p(question.word_count),
+        "log_body_passages": math.log1p(body_passages),
     }
     return np.array([row[name] for name in SCOPE_FEATURES], dtype=np.float64)

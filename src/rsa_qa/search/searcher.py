@@ -12,8 +12,8 @@ corpus answers the question at all; the highlight model picks the sentences that
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,12 +116,18 @@ class Searcher:
         # A view of the index's own store: self.index keeps it alive as long as this searcher.
         self._passage_matrix = exact_vectors(index.vectors)
         self._sentence_passage = np.array([r.passage for r in index.sentence_rows], dtype=np.int64)
-        self.lexical = LexicalIndex([self._lexical_terms(p) for p in self.passages])
+        own_terms = [_own_terms(p) for p in self.passages]
+        self.lexical = LexicalIndex(
+            [own + self._cited_terms(p) for p, own in zip(self.passages, own_terms, strict=True)]
+        )
         self._section_matrix = self._section_means()
         self.table = PassageTable.of(self.passages)
-        # Words of the body, not the front matter or a reference list: an affiliation that
-        # says "France" does not make a question about France answerable.
-        self.body_frequency = self.lexical.frequency_within(self.table.body > 0)
+        # Words the body's own text holds: not the front matter, a reference list, or the
+        # citations a body passage is indexed with. An affiliation that says "France" or a
+        # publisher in Vienna does not make a question about France or Vienna answerable.
+        self.body_frequency = _passage_frequency(
+            own for own, body in zip(own_terms, self.table.body, strict=True) if body
+        )
         self.body_passages = int(self.table.body.sum())
         self._citing = self._citing_passages()
         self._sentence_terms: dict[int, frozenset[str]] = {}  # filled as sentences are highlighted
@@ -153,12 +159,17 @@ class Searcher:
         ]
 
     def _lexical_terms(self, passage: Passage) -> list[str]:
+        """What BM25 indexes of a passage: its section title, its text and what it cites."""
+        return _own_terms(passage) + self._cited_terms(passage)
+
+    def _cited_terms(self, passage: Passage) -> list[str]:
+        """A passage is also found by the works it cites ("Carp's trial")."""
         citations = " ".join(
             self.index.reference(passage.doc_id, n).citation
             for n in passage.references
             if not passage.text.startswith(f"[{n}]")  # an entry's own citation is its text
         )
-        return search_terms(f"{section_context(passage.section)} {passage.text} {citations}")
+        return search_terms(citations) if citations else []
 
     def _section_means(self) -> np.ndarray:
         """Row r: the unit mean of the vectors of passage r's section (what the section is about)."""
@@ -437,3 +448,15 @@ def section_matches(number: str | None, key: str, wanted: str) -> bool:
     if number is not None and (number == wanted or number.startswith(wanted + ".")):
         return True
     return key == wanted.replace(" ", "-")
+
+
+def _own_terms(passage: Passage) -> list[str]:
+    return search_terms(f"{section_context(passage.section)} {passage.text}")
+
+
+def _passage_frequency(term_lists: Iterable[list[str]]) -> dict[str, int]:
+    """For each term, how many of the passages hold it."""
+    counts: Counter[str] = Counter()
+    for terms in term_lists:
+        counts.update(set(terms))
+    return dict(counts)
