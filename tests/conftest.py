@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 import time
@@ -23,6 +24,8 @@ from rsa_qa.pipeline.parse import parse_file
 from rsa_qa.search.searcher import Searcher
 from rsa_qa.service import Service, build_index, load_embedder
 from rsa_qa.store.load import LoadedIndex
+from rsa_qa.store.records import MANIFEST, MANIFEST_CHECKSUM
+from rsa_qa.store.versions import served_version
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -138,3 +141,20 @@ def assert_error_shape(response: Any, status: int, code: str) -> None:
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
     assert body["error"]["code"] == code
     assert body["error"]["message"] and "Traceback" not in response.text
+
+
+def rewrite_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
+    """Write a changed manifest with a matching manifest.sha256, as a deliberate edit would:
+    for tests of what the loader checks beyond the checksums."""
+    body = (json.dumps(manifest) + "\n").encode()
+    version = served_version(index_dir)
+    (version / MANIFEST).write_bytes(body)
+    (version / MANIFEST_CHECKSUM).write_bytes((hashlib.sha256(body).hexdigest() + "\n").encode())
+
+
+def resign_file(index_dir: Path, name: str) -> None:
+    """Record a deliberately changed file's new checksum in the manifest."""
+    version = served_version(index_dir)
+    manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"][name] = hashlib.sha256((version / name).read_bytes()).hexdigest()
+    rewrite_manifest(index_dir, manifest)

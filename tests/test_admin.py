@@ -22,6 +22,7 @@ from rsa_qa.http.app import create_app
 from rsa_qa.service import Service, build_index
 from rsa_qa.store.manifest import read_manifest
 from rsa_qa.store.records import INDEX_FILES
+from rsa_qa.store.versions import served_version as version_folder
 
 
 class GatedEmbedder(HashEmbedder):
@@ -133,7 +134,7 @@ def test_no_request_fails_while_the_index_is_swapped(
 
 def test_a_failed_reload_changes_nothing(client: TestClient, settings: Settings) -> None:
     before = served_version(client)
-    vectors = settings.index_dir / "passages.faiss"
+    vectors = version_folder(settings.index_dir) / "passages.faiss"
     vectors.write_bytes(vectors.read_bytes()[:100])
     response = client.post("/admin/reload")
     assert_error_shape(response, 409, "reload_failed")
@@ -167,7 +168,7 @@ def test_reload_requires_the_key_when_one_is_set(tmp_path: Path) -> None:
 def test_a_corrupt_index_is_never_served_and_ready_names_the_file(settings: Settings, name: str) -> None:
     embedder = GatedEmbedder()
     build_index(settings, embedder, progress=lambda _: None)
-    path = settings.index_dir / name
+    path = version_folder(settings.index_dir) / name
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     with TestClient(create_app(settings, Service(settings, embedder=embedder))) as client:
         ready = client.get("/ready")

@@ -125,6 +125,7 @@ PUBLIC_API = {
     "IndexNotFound",
     "IndexCorrupt",
     "IndexMismatch",
+    "IndexWriteError",
 }
 
 

@@ -110,7 +110,7 @@ def test_a_corpus_of_only_bad_files_is_an_error_naming_them(tmp_path: Path) -> N
     with pytest.raises(CorpusError, match="no article .* could be read") as raised:
         build_index_at(folder, tmp_path / "index", HashEmbedder(), CHUNKING)
     assert all(name in str(raised.value) for name in BAD)
-    assert not (tmp_path / "index").exists()
+    assert not (tmp_path / "index" / "current").exists()
 
 
 def test_strict_fails_on_the_first_bad_file_and_writes_nothing(corpus: Path, tmp_path: Path) -> None:
@@ -124,4 +124,4 @@ def test_strict_fails_on_the_first_bad_file_and_writes_nothing(corpus: Path, tmp
     assert done.returncode == 1
     assert "without --strict it would be skipped" in done.stderr and "Traceback" not in done.stderr
     assert any(name in done.stderr for name in BAD)
-    assert not (tmp_path / "index").exists()
+    assert not (tmp_path / "index" / "current").exists()

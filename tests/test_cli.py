@@ -52,7 +52,7 @@ def test_index_then_if_stale_skips(tmp_path: Path) -> None:
     corpus = shutil.copytree(CORPUS, tmp_path / "corpus")
     built = run("index", "--corpus", str(corpus), "--index-dir", str(tmp_path / "index"))
     assert built.returncode == 0, built.stderr
-    assert "passages" in built.stdout and (tmp_path / "index" / "manifest.json").is_file()
+    assert "passages" in built.stdout and (tmp_path / "index" / "current" / "manifest.json").is_file()
     again = run("index", "--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--if-stale")
     assert again.returncode == 0 and "up to date" in again.stdout
 

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import CORPUS, HashEmbedder
+from conftest import CORPUS, HashEmbedder, resign_file, rewrite_manifest
 from rsa_qa.config import Settings
 from rsa_qa.errors import IndexCorrupt, IndexMismatch, IndexNotFound
 from rsa_qa.pipeline.chunk import ChunkSettings
@@ -15,8 +18,9 @@ from rsa_qa.pipeline.embed import Embedder
 from rsa_qa.service import open_index
 from rsa_qa.store.build import build_index_at
 from rsa_qa.store.load import LoadedIndex, is_fresh, load_index
-from rsa_qa.store.records import INDEX_FILES, MANIFEST, PASSAGE_VECTORS, PASSAGES
+from rsa_qa.store.records import INDEX_FILES, MANIFEST, PASSAGE_VECTORS, PASSAGES, SENTENCE_ROWS
 from rsa_qa.store.vector_index import AnnSettings, exact_vectors, index_kind
+from rsa_qa.store.versions import served_version
 
 CHUNKING = ChunkSettings(max_tokens=254, model_max_tokens=256, embed_section_titles=True)
 
@@ -84,16 +88,16 @@ def test_other_model_is_refused(built: Path, corpus: Path) -> None:
 
 
 def test_other_package_version_is_refused(built: Path, corpus: Path) -> None:
-    manifest = json.loads((built / MANIFEST).read_text())
+    manifest = json.loads((served_version(built) / MANIFEST).read_text())
     manifest["package_version"] = "0.0.0"
-    (built / MANIFEST).write_text(json.dumps(manifest))
+    rewrite_manifest(built, manifest)
     with pytest.raises(IndexMismatch, match="0.0.0"):
         load_index(built, corpus)
 
 
 @pytest.mark.parametrize("name", INDEX_FILES)
 def test_truncated_file_is_refused_naming_it(built: Path, name: str) -> None:
-    path = built / name
+    path = served_version(built) / name
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(IndexCorrupt, match=f"{name} fails its checksum"):
         load_index(built)
@@ -101,7 +105,7 @@ def test_truncated_file_is_refused_naming_it(built: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", INDEX_FILES)
 def test_flipped_byte_is_refused_naming_it(built: Path, name: str) -> None:
-    path = built / name
+    path = served_version(built) / name
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -111,15 +115,15 @@ def test_flipped_byte_is_refused_naming_it(built: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", INDEX_FILES)
 def test_missing_file_is_refused_naming_it(built: Path, name: str) -> None:
-    (built / name).unlink()
+    (served_version(built) / name).unlink()
     with pytest.raises(IndexCorrupt, match=f"{name} is missing"):
         load_index(built)
 
 
 def _edit_manifest(index_dir: Path, **changes: object) -> None:
-    manifest = json.loads((index_dir / MANIFEST).read_text())
+    manifest = json.loads((served_version(index_dir) / MANIFEST).read_text())
     manifest.update(changes)
-    (index_dir / MANIFEST).write_text(json.dumps(manifest))
+    rewrite_manifest(index_dir, manifest)
 
 
 def test_manifest_without_checksums_is_refused(built: Path) -> None:
@@ -151,19 +155,21 @@ def test_missing_index_says_what_to_run(tmp_path: Path) -> None:
 
 
 def test_unreadable_manifest_is_refused(built: Path) -> None:
-    (built / MANIFEST).write_text("{not json")
+    (served_version(built) / MANIFEST).write_text("{not json")
     with pytest.raises(IndexCorrupt, match=MANIFEST):
         load_index(built)
 
 
 def test_failed_build_keeps_the_previous_index(built: Path, corpus: Path) -> None:
-    before = (built / MANIFEST).read_bytes()
+    before = (served_version(built) / MANIFEST).read_bytes()
     (corpus / "second.md").write_text("# Second\n\n## Part\n\nIVIG text to embed.\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="on purpose"):
         build_index_at(corpus, built, HashEmbedder(fail_on="ivig"), CHUNKING)
-    assert (built / MANIFEST).read_bytes() == before
+    assert (served_version(built) / MANIFEST).read_bytes() == before
     load_index(built)
-    assert sorted(p.name for p in built.parent.iterdir()) == ["corpus", "index"], "no staging dir left"
+    assert sorted(p.name for p in built.parent.iterdir()) == ["corpus", "index"]
+    assert sorted(p.name for p in built.iterdir()) == [".lock", "current", "versions"]
+    assert [p.name for p in (built / "versions").iterdir() if ".building-" in p.name] == []
 
 
 def test_fresh_index_is_fresh(settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
@@ -205,3 +211,167 @@ def test_the_service_refuses_an_index_chunked_otherwise(built: Path, corpus: Pat
     settings = Settings(index_dir=built, corpus_dir=corpus, chunk_max_tokens=128)
     with pytest.raises(IndexMismatch, match="other chunking settings"):
         open_index(settings, HashEmbedder())
+
+
+def _version_files(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in served_version(index_dir).iterdir())
+
+
+def test_every_file_of_the_index_is_checked_byte_by_byte(built: Path) -> None:
+    """A flipped byte anywhere, in any file (the manifest and its checksum included), is refused."""
+    names = _version_files(built)
+    assert {MANIFEST, "manifest.sha256", "README.md", *INDEX_FILES} <= set(names)
+    for name in names:
+        path = served_version(built) / name
+        original = path.read_bytes()
+        for position in sorted({0, len(original) // 3, len(original) // 2, len(original) - 1}):
+            damaged = bytearray(original)
+            damaged[position] ^= 0x01
+            path.write_bytes(bytes(damaged))
+            with pytest.raises(IndexCorrupt, match="fails its checksum"):
+                load_index(built)
+        path.write_bytes(original)
+    load_index(built)
+
+
+def _edit_passages(index_dir: Path, edit: object) -> None:
+    lines = [
+        json.loads(line)
+        for line in (served_version(index_dir) / PASSAGES).read_text(encoding="utf-8").splitlines()
+    ]
+    edit(lines)  # type: ignore[operator]
+    (served_version(index_dir) / PASSAGES).write_text(
+        "".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8"
+    )
+    resign_file(index_dir, PASSAGES)
+
+
+def _drop_first_reference(manifest: dict[str, object]) -> None:
+    for document in manifest["documents"]:  # type: ignore[attr-defined]
+        if document["references"]:
+            document["references"].pop(sorted(document["references"], key=int)[0])
+            return
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: _edit_manifest(d, documents=[]), "lists no documents"),
+        (lambda d: _edit_manifest(d, passage_count=1), "counts other passages"),
+        (
+            lambda d: rewrite_manifest(
+                d,
+                (lambda m: (_drop_first_reference(m), m)[1])(
+                    json.loads((served_version(d) / MANIFEST).read_text())
+                ),
+            ),
+            "cites a reference its document lacks",
+        ),
+        (lambda d: _edit_passages(d, lambda rows: rows[0].update(doc_id="ghost")), "does not list"),
+        (lambda d: _edit_passages(d, lambda rows: rows[1].update(id=rows[0]["id"])), "used twice"),
+        (
+            lambda d: (
+                (served_version(d) / SENTENCE_ROWS).write_text(
+                    json.dumps([[10**6, 0, 5]] * 1), encoding="utf-8"
+                ),
+                resign_file(d, SENTENCE_ROWS),
+            ),
+            "does not match|names no passage",
+        ),
+    ],
+    ids=[
+        "no-documents",
+        "passage-count",
+        "reference-removed",
+        "unknown-document",
+        "duplicate-id",
+        "sentence-row",
+    ],
+)
+def test_an_index_whose_parts_disagree_is_refused_with_a_sentence(
+    built: Path, damage: object, message: str
+) -> None:
+    damage(built)  # type: ignore[operator]
+    with pytest.raises(IndexCorrupt, match=message):
+        load_index(built)
+
+
+def test_a_fifo_in_place_of_a_file_is_refused_without_hanging(built: Path) -> None:
+    path = served_version(built) / PASSAGES
+    path.unlink()
+    os.mkfifo(path)
+    with pytest.raises(IndexCorrupt, match=f"{PASSAGES} is not a regular file"):
+        load_index(built)
+
+
+def test_a_permission_error_is_a_sentence_naming_the_file(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tests run as root in CI, where chmod does not stop a read: the refusal is simulated.
+    real_open = Path.open
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> object:
+        if self.name == PASSAGE_VECTORS:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(IndexCorrupt, match=f"{PASSAGE_VECTORS} cannot be read \\(permission denied\\)"):
+        load_index(built)
+
+
+def test_current_names_a_version_and_old_versions_are_kept_for_rollback(
+    built: Path, corpus: Path, hash_embedder: HashEmbedder
+) -> None:
+    first = served_version(built)
+    assert (built / "current").is_symlink() and first.parent == built / "versions"
+    (corpus / "second.md").write_text("# Second\n\n## Part\n\nSome new text.\n", encoding="utf-8")
+    second = build_index_at(corpus, built, hash_embedder, CHUNKING).index
+    assert served_version(built) != first and second.directory == served_version(built)
+    assert "second" in load_index(built).documents
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("rsa-qa")), "index", "--rollback", "--index-dir", str(built)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert served_version(built) == first and "second" not in load_index(built).documents
+
+
+def test_old_versions_beyond_the_kept_ones_are_removed(
+    built: Path, corpus: Path, hash_embedder: HashEmbedder
+) -> None:
+    article = next(p for p in corpus.iterdir() if p.suffix == ".txt")
+    for number in range(4):
+        article.write_text(article.read_text(encoding="utf-8") + f"\nMore text {number}.\n", encoding="utf-8")
+        build_index_at(corpus, built, hash_embedder, CHUNKING, keep=2)
+    versions = list((built / "versions").iterdir())
+    assert len(versions) == 2 and served_version(built) in versions
+
+
+def test_a_lost_link_is_restored_and_leftovers_removed_by_the_next_build(
+    built: Path, corpus: Path, hash_embedder: HashEmbedder
+) -> None:
+    version = served_version(built)
+    (built / "current").unlink()  # as if killed between the version's rename and the link's
+    leftover = built / "versions" / "20200101T000000.000000Z.building-1"
+    leftover.mkdir()
+    (leftover / PASSAGES).write_text("half")
+    lines: list[str] = []
+    build_index_at(corpus, built, hash_embedder, CHUNKING, progress=lines.append)
+    assert any("restored" in line for line in lines) and not leftover.exists()
+    assert served_version(built) == version  # nothing changed: the same version is current again
+
+
+def test_an_index_from_before_versions_is_replaced_and_its_files_removed(
+    corpus: Path, tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    built = build_index_at(corpus, tmp_path / "first", hash_embedder, CHUNKING).index.directory
+    plain = tmp_path / "index"
+    shutil.copytree(built, plain)  # files in the folder itself, as before versions
+    assert load_index(plain).version
+    (corpus / "second.md").write_text("# Second\n\n## Part\n\nSome new text.\n", encoding="utf-8")
+    build_index_at(corpus, plain, hash_embedder, CHUNKING)
+    assert (plain / "current").is_symlink() and not (plain / MANIFEST).exists()
+    assert "second" in load_index(plain).documents

@@ -13,6 +13,7 @@ from rsa_qa.errors import IndexCorrupt, IndexMismatch, IndexNotFound, RsaQaError
 from rsa_qa.service import Service, build_index
 from rsa_qa.store.manifest import read_manifest
 from rsa_qa.store.records import INDEX_FILES, MANIFEST
+from rsa_qa.store.versions import served_version
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_start_without_an_index_is_not_ready_and_says_what_to_run(settings: Sett
 @pytest.mark.parametrize("name", INDEX_FILES)
 def test_start_with_a_truncated_file_names_it_and_serves_nothing(settings: Settings, name: str) -> None:
     build(settings)
-    path = settings.index_dir / name
+    path = served_version(settings.index_dir) / name
     path.write_bytes(path.read_bytes()[:-10])
     service = Service(settings, embedder=HashEmbedder())
     service.start()
@@ -78,12 +79,12 @@ def _remove_index(settings: Settings) -> None:
 
 
 def _truncate_vectors(settings: Settings) -> None:
-    path = settings.index_dir / "passages.faiss"
+    path = served_version(settings.index_dir) / "passages.faiss"
     path.write_bytes(path.read_bytes()[:64])
 
 
 def _garble_manifest(settings: Settings) -> None:
-    (settings.index_dir / MANIFEST).write_text('{"format_version": 1, "files": ')
+    (served_version(settings.index_dir) / MANIFEST).write_text('{"format_version": 1, "files": ')
 
 
 def _other_model(settings: Settings) -> None:

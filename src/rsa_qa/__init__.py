@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         IndexCorrupt,
         IndexMismatch,
         IndexNotFound,
+        IndexWriteError,
         ModelError,
         NotReady,
         PassageNotFound,
@@ -76,6 +77,7 @@ _EXPORTS = {
     "IndexNotFound": "rsa_qa.errors",
     "IndexCorrupt": "rsa_qa.errors",
     "IndexMismatch": "rsa_qa.errors",
+    "IndexWriteError": "rsa_qa.errors",
 }
 
 __all__ = [
@@ -104,6 +106,7 @@ __all__ = [
     "IndexNotFound",
     "IndexCorrupt",
     "IndexMismatch",
+    "IndexWriteError",
 ]
 
 

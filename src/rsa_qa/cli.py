@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument(
         "--strict", action="store_true", help="fail on a file that cannot be read, instead of skipping it"
     )
+    index.add_argument(
+        "--rollback",
+        action="store_true",
+        help="point the index at the version built before the current one (kept on disk), and stop",
+    )
     index.set_defaults(run=_index)
 
     serve = commands.add_parser("serve", help="serve the HTTP API")
@@ -130,10 +135,30 @@ def _index(args: argparse.Namespace) -> int:
     from rsa_qa.service import build_index, index_is_fresh
 
     settings = _settings(args)
+    if args.rollback:
+        return _rollback(settings.index_dir)
     if args.if_stale and index_is_fresh(settings):
         print(f"{settings.index_dir} is up to date")
         return 0
     build_index(settings, progress=lambda line: print(line, flush=True), strict=args.strict)
+    return 0
+
+
+def _rollback(index_dir: Path) -> int:
+    from rsa_qa.store.load import load_index
+    from rsa_qa.store.versions import rollback
+
+    def loads(version: Path) -> bool:
+        try:
+            load_index(version)
+        except RsaQaError as exc:
+            print(f"skipping {version.name}: {exc}", file=sys.stderr)
+            return False
+        return True
+
+    was, now = rollback(index_dir, loads)
+    print(f"{index_dir} -> {now.name} (was {was.name if was else 'nothing'}); running servers serve it")
+    print("after POST /admin/reload or SIGHUP")
     return 0
 
 

@@ -7,8 +7,10 @@
      ├── PassageNotFound        no passage has the id asked for
      └── IndexError_            base of the index problems below
           ├── IndexNotFound     no index where one was expected
-          ├── IndexCorrupt      a file is missing, truncated or fails its checksum
-          └── IndexMismatch     built from another corpus, model or version (stale)
+          ├── IndexCorrupt      a file is missing, unreadable, truncated, fails its checksum,
+          │                     or disagrees with another
+          ├── IndexMismatch     built with another model, backend, chunking or version
+          └── IndexWriteError   a build could not write or sync a file (a full disk)
 
 Each carries a sentence meant for the user; the API, the MCP tools and the CLI show it as
 it is (HTTP 503 for NotReady, 404 for PassageNotFound).
@@ -56,6 +58,10 @@ class IndexCorrupt(IndexError_):
 
 
 class IndexMismatch(IndexError_):
+    pass
+
+
+class IndexWriteError(IndexError_):
     pass
 
 

@@ -30,7 +30,9 @@ from rsa_qa.search.model import Models, load_models
 from rsa_qa.search.searcher import Searcher, SearchOptions
 from rsa_qa.store.build import BuildReport, Progress, build_index_at
 from rsa_qa.store.load import LoadedIndex, is_fresh, load_index
+from rsa_qa.store.records import model_file
 from rsa_qa.store.vector_index import AnnSettings, tune
+from rsa_qa.store.versions import served_version
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ def load_embedder(
         threads=threads or settings.inference_threads,
         export_if_missing=export_if_missing,
         lone_threads=settings.lone_question_threads,
+        shipped_export=served_version(settings.index_dir) / model_file(settings.embedding_backend),
     )
 
 
@@ -72,9 +75,12 @@ def ann_settings(settings: Settings) -> AnnSettings:
 
 
 def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
+    """The configured index, checked; compared for staleness with the corpus folder when
+    one is configured (RSA_QA_CORPUS_DIR, --corpus), else with the one it was built from."""
+    explicit = "corpus_dir" in settings.model_fields_set
     index = load_index(
         settings.index_dir,
-        settings.corpus_dir,
+        settings.corpus_dir if explicit else None,
         embedder.fingerprint(),
         chunk_settings(settings),
         backend=embedder.backend,

@@ -262,8 +262,11 @@ def create_embedder(
     threads: int | None = None,
     export_if_missing: bool = False,
     lone_threads: int = 1,
+    shipped_export: Path | None = None,
 ) -> Embedder:
-    """An embedder for backend; export_if_missing makes the ONNX file first (index time only)."""
+    """An embedder for backend; export_if_missing makes the ONNX file first (index time only).
+    Without an export in the cache, shipped_export (the copy an index carries) is used: the
+    index's check of the model fingerprint then proves it is the file the index was built with."""
     if backend not in BACKENDS:
         raise ModelError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "torch":
@@ -276,6 +279,8 @@ def create_embedder(
         onnx_file = ensure_export(path, cache_dir, model_hash, backend)
     else:
         onnx_file = export_path(cache_dir, model_hash, backend)
+        if not onnx_file.is_file() and shipped_export is not None and shipped_export.is_file():
+            onnx_file = shipped_export
         if not onnx_file.is_file():
             raise ModelError(f"the {backend} model has not been exported to {onnx_file}: {REBUILD_HINT}")
     return OnnxEmbedder(path, model_name, backend, onnx_file, max_tokens, threads or 1, lone_threads)

@@ -1,8 +1,10 @@
 """Build the index directory from the corpus.
 
-A build writes into a temporary sibling directory and renames it into place, so a failed
-build never leaves a half-written index and the previous one stays usable. A rebuild
-re-embeds only the documents whose content changed since the previous index.
+A build writes a new version beside the others, syncs it, loads it back as a server would,
+and only then points the index path at it (versions.py): a failed or killed build never
+leaves a half-written index, and the previous one stays served and on disk. Every write is
+checked (files.py): a full disk stops the build with one sentence. A rebuild re-embeds only
+the documents whose content changed since the previous index.
 
 One bad file does not stop a build: a file that cannot be read or parsed (truncated,
 encrypted, scanned without text) is skipped with one line saying why, and listed in the
@@ -11,18 +13,16 @@ report and the manifest; with strict=True the build fails instead.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from rsa_qa.errors import CorpusError, RsaQaError
@@ -30,22 +30,37 @@ from rsa_qa.pipeline.chunk import ChunkSettings, Passage, chunk_document
 from rsa_qa.pipeline.corpus import SourceFile, corpus_files, corpus_hash, read_document
 from rsa_qa.pipeline.document import DocumentInfo
 from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.store.files import (
+    fsync_directory,
+    sha256_file,
+    sha256_of,
+    write_array,
+    write_bytes,
+    write_faiss,
+    write_with,
+)
 from rsa_qa.store.load import LoadedIndex, load_index
 from rsa_qa.store.manifest import check_compatible, make_manifest
 from rsa_qa.store.records import (
     DESCRIPTION,
     INDEX_FILES,
     MANIFEST,
+    MANIFEST_CHECKSUM,
     PASSAGE_VECTORS,
     PASSAGES,
+    README,
     SENTENCE_ROWS,
     SENTENCE_VECTORS,
+    model_file,
     passage_record,
 )
 from rsa_qa.store.vector_index import AnnSettings, build_vector_index
+from rsa_qa.store.versions import build_lock, new_staging, prune, publish, served_version, tidy
 from rsa_qa.text import normalise
 
 EMBED_BATCH = 256
+# Versions kept on disk: the one served and the ones `rsa-qa index --rollback` can go back to.
+KEEP_VERSIONS = 3
 DEFAULT_ANN = AnnSettings()
 Progress = Callable[[str], None]
 
@@ -93,6 +108,22 @@ def build_index_at(
     progress: Progress = lambda _: None,
     ann: AnnSettings = DEFAULT_ANN,
     strict: bool = False,
+    keep: int = KEEP_VERSIONS,
+) -> BuildReport:
+    with build_lock(index_dir):
+        tidy(index_dir, is_complete, progress)
+        return _build(corpus_dir, index_dir, embedder, chunking, progress, ann, strict, keep)
+
+
+def _build(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    progress: Progress,
+    ann: AnnSettings,
+    strict: bool,
+    keep: int,
 ) -> BuildReport:
     started = time.perf_counter()
     sources = corpus_files(corpus_dir)
@@ -137,18 +168,28 @@ def build_index_at(
     _embed_new(parts, embedder, chunking, progress)
     passage_count = sum(len(part.passages) for part in parts)
     infos = [part.info for part in parts]
-    manifest = make_manifest(corpus_hash(sources), infos, passage_count, embedder, chunking, ann, skipped)
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building-", dir=index_dir.parent))
+    manifest = make_manifest(
+        corpus_hash(sources), infos, passage_count, embedder, chunking, ann, skipped, corpus_dir
+    )
+    if previous is not None and previous.version == manifest["index_version"]:
+        progress(f"index {previous.version} is already built from this corpus: nothing written")
+        return BuildReport(index=previous, unchanged=unchanged, skipped=skipped)
+    staging = new_staging(index_dir)
     try:
-        _write(staging, manifest, parts, ann)
-        _swap_into_place(staging, index_dir)
-    finally:
+        _write(staging, manifest, parts, ann, getattr(embedder, "onnx_file", None))
+        # Loaded back as a server will load it, before anything points at it.
+        checked = load_index(
+            staging, embedder_fingerprint=manifest["model"]["fingerprint"], backend=embedder.backend
+        )
+        checked.directory = publish(index_dir, staging, manifest["index_version"])
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _remove_unversioned_files(index_dir)
+    for pruned in prune(index_dir, keep, is_complete):
+        progress(f"removed old version {pruned.name} (keeping {keep})")
     report = BuildReport(
-        index=load_index(
-            index_dir, embedder_fingerprint=manifest["model"]["fingerprint"], backend=embedder.backend
-        ),
+        index=checked,
         added=added,
         changed=changed,
         removed=removed,
@@ -165,7 +206,7 @@ def _reusable(
     index_dir: Path, embedder: Embedder, chunking: ChunkSettings, progress: Progress
 ) -> LoadedIndex | None:
     """The previous index, when its vectors can be kept for unchanged documents."""
-    if not (index_dir / MANIFEST).is_file():
+    if not (served_version(index_dir) / MANIFEST).is_file():
         return None
     try:
         previous = load_index(
@@ -251,43 +292,59 @@ def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return np.vstack(chunks).astype(np.float32)
 
 
-def _write(directory: Path, manifest: dict[str, Any], parts: list[_Part], ann: AnnSettings) -> None:
+def _write(
+    directory: Path, manifest: dict[str, Any], parts: list[_Part], ann: AnnSettings, model: Path | None
+) -> None:
+    """Every file of a version, each checked and synced, then the manifest and its checksum."""
     passages = [p for part in parts for p in part.passages]
     lines = [json.dumps(passage_record(p), ensure_ascii=False, sort_keys=True) for p in passages]
-    (directory / PASSAGES).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_bytes(directory / PASSAGES, ("\n".join(lines) + "\n").encode())
     dimension = int(manifest["model"]["dimension"])
     vectors = [part.vectors for part in parts if part.vectors is not None and len(part.vectors)]
     stacked_vectors = np.vstack(vectors) if vectors else np.zeros((0, dimension), np.float32)
-    faiss.write_index(build_vector_index(stacked_vectors, ann), str(directory / PASSAGE_VECTORS))
+    write_faiss(directory / PASSAGE_VECTORS, build_vector_index(stacked_vectors, ann))
     sentence_vectors = [part.sentence_vectors for part in parts if part.sentence_vectors is not None]
     stacked = np.vstack(sentence_vectors) if sentence_vectors else np.zeros((0, dimension), np.float32)
-    np.save(directory / SENTENCE_VECTORS, stacked.astype(np.float32), allow_pickle=False)
+    write_array(directory / SENTENCE_VECTORS, stacked.astype(np.float32))
     rows = [[row, s, e] for row, passage in enumerate(passages) for s, e in passage.sentences]
-    (directory / SENTENCE_ROWS).write_text(json.dumps(rows), encoding="utf-8")
-    (directory / "README.md").write_text(DESCRIPTION, encoding="utf-8")
-    manifest["files"] = {name: _sha256(directory / name) for name in INDEX_FILES}
-    (directory / MANIFEST).write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_bytes(directory / SENTENCE_ROWS, json.dumps(rows).encode())
+    write_bytes(directory / README, DESCRIPTION.encode())
+    names = list(INDEX_FILES)
+    if model is not None:
+        name = model_file(str(manifest["model"]["backend"]))
+        _place_model(model, directory / name)
+        names.append(name)
+    manifest["files"] = {name: sha256_file(directory / name) for name in names}
+    body = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+    write_bytes(directory / MANIFEST, body)
+    write_bytes(directory / MANIFEST_CHECKSUM, (sha256_of(body) + "\n").encode())
+    fsync_directory(directory)
 
 
-def _swap_into_place(staging: Path, index_dir: Path) -> None:
-    """Replace index_dir by staging with renames, keeping the old one until the new is in."""
-    retired = index_dir.with_name(f".{index_dir.name}.retired-{time.time_ns()}")
-    if index_dir.exists():
-        index_dir.rename(retired)
+def _place_model(model: Path, target: Path) -> None:
+    """The exported model inside the version: a hard link to the cache's copy (exports are
+    never changed in place) where the file system allows, a copy elsewhere."""
     try:
-        staging.rename(index_dir)
+        os.link(model, target)
+        return
     except OSError:
-        if retired.exists():
-            retired.rename(index_dir)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
+        pass
+    with model.open("rb") as source:
+        write_with(target, lambda handle: shutil.copyfileobj(source, handle, 1 << 20))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _remove_unversioned_files(index_dir: Path) -> None:
+    """An index built before versions kept its files in the folder itself; `current` now
+    names a version, so they are dead weight."""
+    for name in (MANIFEST, MANIFEST_CHECKSUM, PASSAGES, PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS):
+        (index_dir / name).unlink(missing_ok=True)
+
+
+def is_complete(version: Path) -> bool:
+    """A version whose manifest is whole (what a build publishes only after checking it)."""
+    try:
+        manifest = (version / MANIFEST).read_bytes()
+        recorded = (version / MANIFEST_CHECKSUM).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return recorded == sha256_of(manifest) + "\n"

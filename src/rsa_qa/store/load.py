@@ -7,8 +7,6 @@ directory mid-load makes a checksum fail instead of mixing two indexes.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 from rsa_qa.errors import REBUILD_HINT, IndexCorrupt, RsaQaError
 from rsa_qa.pipeline.chunk import ChunkSettings, Passage
 from rsa_qa.pipeline.document import DocumentInfo, Reference
+from rsa_qa.store.files import describe_os_error, read_checked, sha256_of, verify_file
 from rsa_qa.store.manifest import check_compatible, corpus_changes, read_manifest
 from rsa_qa.store.records import (
     INDEX_FILES,
@@ -30,8 +29,10 @@ from rsa_qa.store.records import (
     SENTENCE_VECTORS,
     SentenceRow,
     document_from_record,
+    model_file,
     passage_from_record,
 )
+from rsa_qa.store.versions import served_version
 
 
 @dataclass
@@ -45,6 +46,12 @@ class LoadedIndex:
     sentence_rows: list[SentenceRow]
     # Set when the corpus folder changed since the build: the index is served, marked stale.
     stale: str | None = None
+
+    @property
+    def model_file(self) -> Path | None:
+        """The exported model kept inside the index (ONNX backends), for machines without it."""
+        name = model_file(str(self.manifest["model"].get("backend")))
+        return self.directory / name if name in self.manifest.get("files", {}) else None
 
     @property
     def version(self) -> str:
@@ -62,18 +69,24 @@ def load_index(
     backend: str | None = None,
 ) -> LoadedIndex:
     """The index in index_dir, whole and checked, or IndexNotFound/IndexCorrupt/IndexMismatch.
-    With corpus_dir, an index the corpus has moved on from is returned with .stale set."""
-    manifest = read_manifest(index_dir)
+
+    The served version is resolved once (index_dir/current, see versions.py), and every
+    file is read from it. The index is compared with corpus_dir, or the folder it was built from
+    when that still exists; one the corpus has moved on from is returned with .stale set.
+    """
+    version_dir = _resolved(index_dir)
+    manifest = read_manifest(version_dir)
     try:
         check_compatible(manifest, embedder_fingerprint, chunking, backend)
-        index = _parse(index_dir, manifest, _read_verified(index_dir, manifest))
-        index.stale = corpus_changes(manifest, corpus_dir)
-        return index
+        index = _parse(version_dir, manifest, _read_verified(version_dir, manifest))
+        check_consistent(index)
     except KeyError as exc:
-        raise IndexCorrupt(f"{index_dir / MANIFEST} lacks {exc}: {REBUILD_HINT}") from exc
+        raise IndexCorrupt(f"{version_dir / MANIFEST} lacks {exc}: {REBUILD_HINT}") from exc
     # A manifest edited by hand can hold any JSON: whatever it breaks is reported, not raised.
     except (OSError, ValueError, RuntimeError, TypeError, AttributeError, IndexError) as exc:
-        raise IndexCorrupt(f"{index_dir} cannot be read ({exc}): {REBUILD_HINT}") from exc
+        raise IndexCorrupt(f"{version_dir} cannot be read ({exc}): {REBUILD_HINT}") from exc
+    index.stale = corpus_changes(manifest, corpus_dir)
+    return index
 
 
 def is_fresh(
@@ -83,43 +96,60 @@ def is_fresh(
     chunking: ChunkSettings,
     backend: str | None = None,
 ) -> bool:
-    """True when load_index would accept the index; a None fingerprint (no export yet) is stale."""
+    """True when load_index would accept the index and the corpus has not changed; a None
+    fingerprint (no export yet) is stale."""
     if embedder_fingerprint is None:
         return False
     try:
-        manifest = read_manifest(index_dir)
+        version_dir = _resolved(index_dir)
+        manifest = read_manifest(version_dir)
         check_compatible(manifest, embedder_fingerprint, chunking, backend)
-        _read_verified(index_dir, manifest)
+        _read_verified(version_dir, manifest)
         return corpus_changes(manifest, corpus_dir) is None
     except (RsaQaError, KeyError, TypeError, AttributeError, OSError):
         return False
 
 
+def _resolved(index_dir: Path) -> Path:
+    try:
+        return served_version(index_dir).resolve()
+    except OSError as exc:
+        raise IndexCorrupt(f"{index_dir} cannot be read ({describe_os_error(exc)}): {REBUILD_HINT}") from exc
+
+
+# The big files: checked by streaming, then memory-mapped rather than read (the vectors), or
+# read by the embedder (the model): the process holds only the pages it touches.
+_MAPPED = frozenset({PASSAGE_VECTORS, SENTENCE_VECTORS})
+
+
 def _read_verified(index_dir: Path, manifest: dict[str, Any]) -> dict[str, bytes]:
-    """Every index file's bytes, each checked against the manifest."""
+    """Every file the manifest lists, each checked against its sha256; the small ones' bytes."""
     checksums = manifest.get("files")
     if not isinstance(checksums, dict):
         raise IndexCorrupt(f"{index_dir / MANIFEST} lists no file checksums: {REBUILD_HINT}")
+    missing = [name for name in INDEX_FILES if name not in checksums]
+    if missing:
+        raise IndexCorrupt(f"{index_dir / MANIFEST} has no checksum for {missing[0]}: {REBUILD_HINT}")
     contents = {}
-    for name in INDEX_FILES:
-        path = index_dir / name
-        if name not in checksums:
-            raise IndexCorrupt(f"{index_dir / MANIFEST} has no checksum for {name}: {REBUILD_HINT}")
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError as exc:
-            raise IndexCorrupt(f"{path} is missing: {REBUILD_HINT}") from exc
-        if hashlib.sha256(data).hexdigest() != checksums[name]:
+    for name, checksum in checksums.items():
+        if "/" in str(name) or str(name).startswith("."):
+            raise IndexCorrupt(f"{index_dir / MANIFEST} names a file outside the index: {REBUILD_HINT}")
+        path = index_dir / str(name)
+        if name in _MAPPED or str(name).endswith(".onnx"):
+            verify_file(path, str(checksum))
+            continue
+        data = read_checked(path)
+        if sha256_of(data) != checksum:
             raise IndexCorrupt(f"{path} fails its checksum (truncated or modified): {REBUILD_HINT}")
-        contents[name] = data
+        contents[str(name)] = data
     return contents
 
 
 def _parse(index_dir: Path, manifest: dict[str, Any], contents: dict[str, bytes]) -> LoadedIndex:
     records = [json.loads(line) for line in contents[PASSAGES].decode("utf-8").splitlines()]
     passages = [passage_from_record(r) for r in records]
-    vectors = faiss.deserialize_index(np.frombuffer(contents[PASSAGE_VECTORS], dtype=np.uint8))
-    sentence_vectors = np.load(io.BytesIO(contents[SENTENCE_VECTORS]), allow_pickle=False)
+    vectors = faiss.read_index(str(index_dir / PASSAGE_VECTORS), faiss.IO_FLAG_MMAP_IFC)
+    sentence_vectors = np.load(index_dir / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
     rows = [SentenceRow(*r) for r in json.loads(contents[SENTENCE_ROWS].decode("utf-8"))]
     if vectors.ntotal != len(passages) or vectors.d != manifest["model"]["dimension"]:
         raise IndexCorrupt(f"{index_dir / PASSAGE_VECTORS} does not match {PASSAGES}: {REBUILD_HINT}")
@@ -127,3 +157,38 @@ def _parse(index_dir: Path, manifest: dict[str, Any], contents: dict[str, bytes]
         raise IndexCorrupt(f"{index_dir / SENTENCE_VECTORS} does not match {SENTENCE_ROWS}: {REBUILD_HINT}")
     documents = {record["id"]: document_from_record(record) for record in manifest["documents"]}
     return LoadedIndex(index_dir, manifest, documents, passages, vectors, sentence_vectors, rows)
+
+
+def check_consistent(index: LoadedIndex) -> None:
+    """Every reference inside the index points at something it holds: a passage's document,
+    section and citations, a sentence's passage and span, the counts the manifest gives."""
+    where = index.directory / PASSAGES
+    if index.manifest.get("passage_count") != len(index.passages):
+        raise IndexCorrupt(f"{index.directory / MANIFEST} counts other passages than {where}: {REBUILD_HINT}")
+    if index.passages and not index.documents:
+        raise IndexCorrupt(f"{index.directory / MANIFEST} lists no documents for {where}: {REBUILD_HINT}")
+    sections = {doc_id: {s.key for s in info.sections} for doc_id, info in index.documents.items()}
+    ids = set()
+    for row, passage in enumerate(index.passages):
+        info = index.documents.get(passage.doc_id)
+        problem = None
+        if info is None:
+            problem = f"passage {row} belongs to a document the manifest does not list ({passage.doc_id})"
+        elif passage.section.key not in sections[passage.doc_id]:
+            problem = f"passage {passage.id} is in a section its document lacks"
+        elif any(n not in info.references for n in passage.references):
+            problem = f"passage {passage.id} cites a reference its document lacks"
+        elif passage.id in ids:
+            problem = f"passage id {passage.id} is used twice"
+        if problem:
+            raise IndexCorrupt(f"{where}: {problem}: {REBUILD_HINT}")
+        ids.add(passage.id)
+    for number, sentence in enumerate(index.sentence_rows):
+        if not 0 <= sentence.passage < len(index.passages):
+            raise IndexCorrupt(
+                f"{index.directory / SENTENCE_ROWS}: row {number} names no passage: {REBUILD_HINT}"
+            )
+        if not 0 <= sentence.start < sentence.end <= len(index.passages[sentence.passage].text):
+            raise IndexCorrupt(
+                f"{index.directory / SENTENCE_ROWS}: row {number} is outside its passage: {REBUILD_HINT}"
+            )

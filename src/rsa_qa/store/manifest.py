@@ -17,8 +17,10 @@ from rsa_qa.pipeline.chunk import ChunkSettings
 from rsa_qa.pipeline.corpus import corpus_files, corpus_hash
 from rsa_qa.pipeline.document import DocumentInfo
 from rsa_qa.pipeline.embed import Embedder
-from rsa_qa.store.records import FORMAT_VERSION, MANIFEST, document_record
+from rsa_qa.store.files import describe_os_error, read_checked, sha256_of
+from rsa_qa.store.records import FORMAT_VERSION, MANIFEST, MANIFEST_CHECKSUM, document_record
 from rsa_qa.store.vector_index import AnnSettings
+from rsa_qa.store.versions import served_version
 from rsa_qa.version import VERSION
 
 
@@ -30,6 +32,7 @@ def make_manifest(
     chunking: ChunkSettings,
     ann: AnnSettings,
     skipped: list[dict[str, str]] | None = None,
+    corpus_dir: Path | None = None,
 ) -> dict[str, Any]:
     """The manifest of a new index; build.py adds the files' checksums once they are written."""
     identity = {
@@ -57,6 +60,9 @@ def make_manifest(
         "index_version": version,
         "documents": [document_record(info) for info in documents],
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        # Where the corpus was: a server compares against it while it exists, unless told
+        # of another folder. Not part of the identity: a copy elsewhere is the same index.
+        "corpus_dir": str(corpus_dir.resolve()) if corpus_dir is not None else None,
     }
 
 
@@ -74,12 +80,22 @@ def _vector_index_params(ann: AnnSettings, passages: int) -> dict[str, Any]:
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
+    """The served version's manifest, after its own checksum (manifest.sha256) has been checked."""
+    index_dir = served_version(index_dir)
     path = index_dir / MANIFEST
-    if not path.is_file():
-        raise IndexNotFound(f"no index in {index_dir}: {REBUILD_HINT}")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        present = path.exists() or path.is_symlink()
+    except OSError as exc:
+        raise IndexCorrupt(f"{index_dir} cannot be read ({describe_os_error(exc)}): {REBUILD_HINT}") from exc
+    if not present:
+        raise IndexNotFound(f"no index in {index_dir}: {REBUILD_HINT}")
+    body = read_checked(path)
+    recorded = read_checked(index_dir / MANIFEST_CHECKSUM)
+    if recorded != (sha256_of(body) + "\n").encode():
+        raise IndexCorrupt(f"{path} fails its checksum ({MANIFEST_CHECKSUM}): {REBUILD_HINT}")
+    try:
+        manifest = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorrupt(f"{path} is unreadable ({exc}): {REBUILD_HINT}") from exc
     if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatch(f"{path} has an unknown format: {REBUILD_HINT}")
@@ -115,11 +131,14 @@ def check_compatible(
 
 
 def corpus_changes(manifest: dict[str, Any], corpus_dir: Path | None) -> str | None:
-    """Why the index no longer matches the corpus folder, or None when it does.
+    """Why the index no longer matches the corpus folder, or None when it does. Without a
+    folder, the one it was built from, if it is still there.
 
     A changed corpus does not make the index wrong, only behind: it is served, and /ready
     and the logs say what changed and what to run.
     """
+    if corpus_dir is None and manifest.get("corpus_dir"):
+        corpus_dir = Path(str(manifest["corpus_dir"]))
     if corpus_dir is None or not corpus_dir.is_dir():
         return None
     try:

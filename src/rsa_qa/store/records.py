@@ -1,15 +1,18 @@
 """The index directory's files, and how passages and documents are written to and read from them.
 
-index/
+index/  (a link to one version: see versions.py)
   manifest.json      what the index was built from (model, embedding backend, chunking,
                      the corpus and each document's hash, metadata, sections and
                      references) and a sha256 of every file below
+  manifest.sha256    the sha256 of manifest.json itself: nothing in the folder is unchecked
   passages.jsonl     the passages, one JSON object a line, in index order
   passages.faiss     FAISS inner-product index of unit-length passage vectors: flat
                      (exact), or HNSW or IVF from settings.ann_min_passages passages on
   sentences.npy      unit-length vectors of every sentence (for highlights and scoring)
   sentences.json     for each sentence row: passage row, start and end in passage text
   README.md          this description, for whoever opens the folder
+  model-<backend>.onnx  the exported model the passages were embedded with (ONNX backends),
+                     so that a copy of the folder answers on a machine that never exported it
 """
 
 from __future__ import annotations
@@ -20,13 +23,24 @@ from typing import Any
 from rsa_qa.pipeline.chunk import Passage
 from rsa_qa.pipeline.document import DocumentInfo, DocumentMeta, Reference, Section
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
+MANIFEST_CHECKSUM = "manifest.sha256"
+README = "README.md"
+
+
+def model_file(backend: str) -> str:
+    """The exported model inside a version, named by its backend: a server configured for
+    another backend does not take it for its own."""
+    return f"model-{backend}.onnx"
+
+
 PASSAGES = "passages.jsonl"
 PASSAGE_VECTORS = "passages.faiss"
 SENTENCE_VECTORS = "sentences.npy"
 SENTENCE_ROWS = "sentences.json"
-INDEX_FILES = (PASSAGES, PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS)
+# Every index has these; manifest["files"] lists them (and model.onnx when there is one).
+INDEX_FILES = (PASSAGES, PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS, README)
 DESCRIPTION = __doc__ or ""
 
 
