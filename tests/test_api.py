@@ -94,8 +94,12 @@ def test_bad_input_is_a_422_naming_the_field(client: TestClient, body: dict[str,
     assert field.split(".")[0] in error["message"]
 
 
-def test_query_of_exactly_the_limit_is_accepted(client: TestClient) -> None:
-    assert client.post("/query", json={"query": "  " + "a" * 1000 + "  "}).status_code == 200
+def test_the_query_limit_counts_what_was_sent_as_the_schema_says(client: TestClient) -> None:
+    # maxLength in the OpenAPI schema applies to the string as sent, whitespace included.
+    assert client.post("/query", json={"query": "  " + "a" * 996 + "  "}).status_code == 200
+    response = client.post("/query", json={"query": "  " + "a" * 997 + "  "})
+    assert response.status_code == 422
+    assert "1000" in response.json()["error"]["message"]
 
 
 def test_invalid_json_is_a_422(client: TestClient) -> None:
@@ -195,3 +199,31 @@ def test_concurrent_queries_get_the_answers_they_would_get_alone(client: TestCli
         together = list(pool.map(lambda q: client.post("/query", json={"query": q}).json(), questions))
     for question, body in zip(questions, together, strict=True):
         assert [r["id"] for r in body["results"]] == alone[question]
+
+
+def test_an_unknown_section_or_document_is_a_422_naming_it(client: TestClient) -> None:
+    for body, field in (
+        ({"query": "IVIG dose", "sections": ["9"]}, "sections"),
+        ({"query": "IVIG dose", "docs": ["no-such-article"]}, "docs"),
+    ):
+        response = client.post("/query", json=body)
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["field"] == field and repr(body[field][0]) in error["message"]
+    batch = client.post(
+        "/query/batch", json={"queries": [{"query": "IVIG"}, {"query": "IVIG", "sections": ["9.9"]}]}
+    )
+    assert batch.status_code == 422 and batch.json()["error"]["field"] == "queries.1.sections"
+    assert client.get("/query", params={"q": "IVIG", "sections": "9"}).status_code == 422
+
+
+def test_the_verdict_under_a_filter_is_about_the_filtered_passages(client: TestClient) -> None:
+    question = "What dose of IVIG did Christiansen give?"
+    everywhere = client.post("/query", json={"query": question}).json()
+    assert everywhere["in_scope"] is True
+    for section in ("1", "Front matter"):
+        filtered = client.post("/query", json={"query": question, "sections": [section]}).json()
+        assert filtered["in_scope"] is False, (section, filtered["reason"])
+        assert filtered["in_scope_probability"] < everywhere["in_scope_probability"]
+    where_it_is = client.post("/query", json={"query": question, "sections": ["3.2"]}).json()
+    assert where_it_is["in_scope"] is True

@@ -141,8 +141,11 @@ def test_get_passage_and_list_sections(in_process: Any) -> None:
     [
         ("get_passage", {"id": "9.9-99"}, "no passage with id '9.9-99'"),
         ("search_article", {"query": "   "}, "query is blank"),
-        ("search_article", {"query": "IVIG", "top_k": 0}, "top_k"),
+        ("search_article", {"query": "IVIG", "top_k": 0}, "search_article: top_k: Input should be greater"),
+        ("search_article", {"query": "IVIG", "top_k": "many"}, "search_article: top_k: Input should be"),
         ("search_article", {"query": "IVIG", "sections": ["3.2; drop"]}, "sections"),
+        ("search_article", {"query": "IVIG", "sections": ["9"]}, "no section '9' in the index"),
+        ("search_article", {"query": "IVIG", "docs": ["nothing"]}, "no document 'nothing' in the index"),
     ],
 )
 def test_bad_calls_are_tool_errors_that_say_why(
@@ -152,6 +155,7 @@ def test_bad_calls_are_tool_errors_that_say_why(
         result = await client.call_tool(tool, arguments)
         assert result.is_error
         assert message in text_of(result)
+        assert "pydantic" not in text_of(result) and "validation error" not in text_of(result)
 
     run(in_process, check)
 

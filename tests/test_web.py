@@ -9,12 +9,23 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+
+from conftest import ARTICLE
+from rsa_qa.config import Settings
+from rsa_qa.http.app import create_app
+from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.search.searcher import Searcher
+from rsa_qa.service import Service, build_index
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Root in a container needs --no-sandbox; the rest keep a closed network quiet.
@@ -29,6 +40,9 @@ CHROMIUM_ARGS = [
 ]
 IVIG_DOSE = "What daily IVIG dose did Carp give?"
 IVIG_SECTION = "3.2 Immunoglobulin intravenous infusion therapy in RSA"
+SYNTHETIC = Path(__file__).parent / "data" / "synthetic-vineyard-sensors.md"
+# Any address other than the server under test would be a CDN or another outside host.
+CROSS_HOST = re.compile(r"(?:https?:)?//[\w.-]+\.\w+/")
 
 
 @pytest.fixture(scope="module")
@@ -43,18 +57,52 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Browser, live_url: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_url, viewport={"width": 1100, "height": 900})
+def open_page(browser: Browser, base_url: str) -> tuple[BrowserContext, Page, list[str]]:
+    """A new tab on the search page, once the page has filled its section filter from /sections."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1100, "height": 900})
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))
     opened.goto("/")
-    # The section filter is filled from /sections once the page has loaded.
     expect(opened.locator("#section option")).not_to_have_count(1)
+    return context, opened, errors
+
+
+@pytest.fixture
+def page(browser: Browser, live_url: str) -> Iterator[Page]:
+    context, opened, errors = open_page(browser, live_url)
     yield opened
     context.close()
     assert errors == [], f"the page raised: {errors}"
+
+
+def serve(app: FastAPI) -> Iterator[str]:
+    """The app on uvicorn at 127.0.0.1 on a free port, for as long as the generator runs."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="library-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def library_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """The real app over a library of two articles: the review and a synthetic one (test data)."""
+    root = tmp_path_factory.mktemp("library")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus)
+    shutil.copy(SYNTHETIC, corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index")
+    index = build_index(settings, embedder, progress=lambda _: None).index
+    service = Service(settings, searcher=Searcher(index, embedder), not_ready_reason=None)
+    yield from serve(create_app(settings, service))
 
 
 def ask(page: Page, question: str) -> None:
@@ -159,4 +207,231 @@ def test_page_and_its_files_are_served_from_the_package(client: TestClient) -> N
 def test_nothing_is_loaded_from_another_host(client: TestClient) -> None:
     for path in ["/", "/static/app.js", "/static/style.css"]:
         text = client.get(path).text
-        assert re.findall(r"(?:https?:)?//[\w.-]+\.\w+/", text) == [], path
+        assert CROSS_HOST.findall(text) == [], path
+
+
+def wait_for_answer(page: Page) -> None:
+    expect(page.locator("#search")).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator("#status")).to_contain_text("best first")
+
+
+def test_a_section_filter_shows_the_verdict_for_that_filter(page: Page, client: TestClient) -> None:
+    filtered = client.get("/query", params={"q": IVIG_DOSE, "sections": "3.4"}).json()
+    assert not filtered["in_scope"], "section 3.4 does not answer the IVIG question; the test needs that"
+    ask(page, IVIG_DOSE)
+    expect(page.locator("#verdict")).to_have_class("verdict in-scope")
+    page.locator("#section").select_option("3.4")
+    expect(page).to_have_url(re.compile(r"[?&]sections=3\.4(&|$)"))
+    wait_for_answer(page)
+    expect(page.locator("#verdict")).to_have_class("verdict out-of-scope")
+    expect(page.locator("#verdict")).to_contain_text("Not covered by the article within section 3.4")
+    expect(page.locator("#verdict")).to_contain_text(filtered["reason"].rstrip("."))
+    expect(page.locator("#results > li")).to_have_count(len(filtered["results"]))
+
+
+def test_escape_clears_the_question_the_answer_and_the_address(page: Page) -> None:
+    base = page.url.split("?")[0]
+    ask(page, IVIG_DOSE)
+    expect(page.locator("#results > li")).not_to_have_count(0)
+    page.keyboard.press("Escape")
+    expect(page.locator("#q")).to_have_value("")
+    expect(page.locator("#q")).to_be_focused()
+    expect(page.locator("#verdict")).to_be_hidden()
+    expect(page.locator("#results > li")).to_have_count(0)
+    expect(page.locator("#status")).to_have_text("")
+    expect(page).to_have_url(base)
+
+    ask(page, "vitamin D dose")
+    page.keyboard.press("ArrowDown")  # Esc from a passage clears as well, and goes back to the box
+    expect(page.locator("#results > li").first).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#q")).to_be_focused()
+    expect(page.locator("#q")).to_have_value("")
+    expect(page.locator("#results > li")).to_have_count(0)
+    expect(page.locator("#verdict")).to_be_hidden()
+    expect(page).to_have_url(base)
+
+    page.go_back()  # the search that was cleared is still in the history
+    expect(page.locator("#q")).to_have_value("vitamin D dose")
+    expect(page.locator("#results > li")).not_to_have_count(0)
+
+
+def test_slash_is_typed_in_the_box_and_focuses_it_from_elsewhere(page: Page) -> None:
+    question = page.locator("#q")
+    expect(question).to_be_focused()  # autofocus
+    page.keyboard.type("IVIG 400mg/kg")
+    expect(question).to_have_value("IVIG 400mg/kg")
+    page.keyboard.press("/")
+    expect(question).to_have_value("IVIG 400mg/kg/")
+
+    for elsewhere in ["body", "#section", "button[type=submit]"]:
+        if elsewhere == "body":
+            page.evaluate("document.activeElement.blur()")  # nothing focused
+        else:
+            page.locator(elsewhere).focus()
+        expect(question).not_to_be_focused()
+        page.keyboard.press("/")
+        expect(question).to_be_focused()
+        expect(question).to_have_value("IVIG 400mg/kg/")
+        assert page.evaluate("getSelection().toString()") == "IVIG 400mg/kg/"
+
+    page.keyboard.press("End")  # focused by "/", the box takes a typed "/" again
+    page.keyboard.press("/")
+    expect(question).to_have_value("IVIG 400mg/kg//")
+
+
+def test_back_and_forward_restore_the_searches_that_were_run(page: Page) -> None:
+    before = page.evaluate("history.length")
+    ask(page, "dose")
+    ask(page, IVIG_DOSE)
+    page.keyboard.press("Tab")
+    expect(page.locator("#section")).to_be_focused()
+    for _ in range(4):  # each arrow key changes a closed select, and the search follows it
+        page.keyboard.press("ArrowDown")
+    expect(page.locator("#section")).to_have_value("1")
+    expect(page).to_have_url(re.compile(r"[?&]sections=1(&|$)"))
+    wait_for_answer(page)
+    expect(page.locator("#results .section-path").first).to_have_text("1 Introduction")
+    # The two searches, and one entry for the filter however many keys chose it.
+    assert page.evaluate("history.length") == before + 3
+
+    page.go_back()
+    expect(page.locator("#q")).to_have_value(IVIG_DOSE)
+    expect(page.locator("#section")).to_have_value("")
+    expect(page).not_to_have_url(re.compile("sections="))
+    wait_for_answer(page)
+    expect(page.locator("#results > li").first).to_contain_text("They gave IVIG 400mg/kg per day")
+
+    page.go_back()
+    expect(page.locator("#q")).to_have_value("dose")
+    expect(page).to_have_url(re.compile(r"\?q=dose&top_k=5$"))
+    wait_for_answer(page)
+
+    page.go_forward()
+    page.go_forward()
+    expect(page.locator("#q")).to_have_value(IVIG_DOSE)
+    expect(page.locator("#section")).to_have_value("1")
+    wait_for_answer(page)
+    expect(page.locator("#results .section-path")).to_have_text(["1 Introduction"])
+
+    page.go_back()
+    page.go_back()
+    page.go_back()  # before the first search: an empty page again
+    expect(page.locator("#q")).to_have_value("")
+    expect(page.locator("#results > li")).to_have_count(0)
+    expect(page.locator("#verdict")).to_be_hidden()
+
+
+def test_an_unknown_section_in_the_address_is_reported(page: Page) -> None:
+    page.goto("/?q=dose&sections=9.9")
+    notice = page.locator("#notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("There is no section “9.9” in the index, so nothing was searched")
+    expect(page.locator("#q")).to_have_value("dose")
+    expect(page.locator("#section")).to_have_value("")
+    expect(page.locator("#results > li")).to_have_count(0)
+    expect(page.locator("#verdict")).to_be_hidden()
+
+    page.locator("#q").press("Enter")  # the user's choice: search every section
+    wait_for_answer(page)
+    expect(notice).to_be_hidden()
+    expect(page.locator("#results > li")).not_to_have_count(0)
+    expect(page).not_to_have_url(re.compile("sections="))
+
+
+def test_off_topic_results_are_dimmed_without_highlights(page: Page, client: TestClient) -> None:
+    body = client.get("/query", params={"q": "dose"}).json()
+    assert not body["in_scope"] and any(r["highlights"] for r in body["results"]), (
+        "the test needs an off-topic question whose passages have highlights"
+    )
+    ask(page, "dose")
+    expect(page.locator("#verdict")).to_have_class("verdict out-of-scope")
+    items = page.locator("#results > li")
+    expect(items).to_have_count(len(body["results"]))
+    expect(items.locator("mark")).to_have_count(0)
+    for i in range(len(body["results"])):
+        expect(items.nth(i)).to_have_class("result off-topic")
+        assert float(items.nth(i).evaluate("item => getComputedStyle(item).opacity")) < 1
+    assert items.first.locator(".passage").text_content() == body["results"][0]["text"]
+
+    answered = client.get("/query", params={"q": "vitamin D dose"}).json()
+    assert answered["in_scope"] and answered["results"][0]["highlights"], "the test needs an answer"
+    ask(page, "vitamin D dose")  # an answer keeps its highlights, at full strength
+    expect(page.locator("#verdict")).to_have_class("verdict in-scope")
+    expect(items.first).to_have_class("result")
+    expect(items.locator("mark")).to_have_count(sum(len(r["highlights"]) for r in answered["results"]))
+    assert float(items.first.evaluate("item => getComputedStyle(item).opacity")) == 1
+
+
+def test_the_header_names_the_one_article_from_documents(page: Page, client: TestClient) -> None:
+    [document] = client.get("/documents").json()["documents"]
+    corpus = page.locator("#corpus")
+    expect(corpus.locator("cite")).to_have_text(document["title"])
+    expect(corpus).to_contain_text(f"({' & '.join(document['authors'])})")
+    expect(corpus.locator(".articles")).to_have_count(0)
+
+
+def test_the_header_lists_the_articles_of_a_library(browser: Browser, library_url: str) -> None:
+    context, page, errors = open_page(browser, library_url)
+    try:
+        documents = page.request.get(f"{library_url}/documents").json()["documents"]
+        assert len(documents) == 2
+        corpus = page.locator("#corpus")
+        expect(corpus.locator(".article-count")).to_have_text("2 articles")
+        expect(corpus.locator(".articles li cite")).to_have_text([d["title"] for d in documents])
+        expect(corpus).to_contain_text("Capacitive Soil Moisture Sensors for Deficit Irrigation in Vineyards")
+        # A section both articles have is one choice of the filter.
+        expect(page.locator("#section option[value='Abstract']")).to_have_count(1)
+        ask(page, "How much less water did sensor-guided irrigation use?")
+        expect(page.locator("#verdict")).to_contain_text("by the articles")
+    finally:
+        context.close()
+    assert errors == [], f"the page raised: {errors}"
+
+
+def test_the_favicon_is_served(page: Page, client: TestClient) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content.startswith(b"\x00\x00\x01\x00")  # an ICO file
+    hrefs = page.locator("link[rel=icon]").evaluate_all("links => links.map((link) => link.href)")
+    assert len(hrefs) == 2
+    for href in hrefs:
+        assert page.request.get(href).status == 200, href
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_the_api_docs_use_only_local_assets(client: TestClient, path: str) -> None:
+    html = client.get(path)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert re.findall(r"https?://", html.text) == [] and CROSS_HOST.findall(html.text) == []
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+    assert any(a.endswith(".js") for a in assets), assets
+    for asset in assets:
+        served = client.get(asset)
+        assert served.status_code == 200 and served.content, asset
+    assert client.get("/openapi.json").status_code == 200
+
+
+def test_the_api_docs_render_with_no_other_host(browser: Browser, live_url: str) -> None:
+    context = browser.new_context(base_url=live_url)
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if route.request.url.startswith((live_url, "data:", "blob:")):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_this_server)
+    page = context.new_page()
+    try:
+        page.goto("/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("rsa-qa")
+        expect(page.locator(".opblock-summary-path", has_text="/query").first).to_be_visible()
+        page.goto("/redoc")
+        expect(page.locator("h1").first).to_contain_text("rsa-qa")
+        expect(page.get_by_text("/query", exact=True).first).to_be_attached()
+    finally:
+        context.close()
+    assert elsewhere == []

@@ -5,6 +5,7 @@
      ├── ModelError             the embedding model cannot be loaded
      ├── NotReady               no index is loaded (yet); the reason says what to run
      ├── PassageNotFound        no passage has the id asked for
+     ├── UnknownFilter          a section or document filter names none the index holds
      └── IndexError_            base of the index problems below
           ├── IndexNotFound     no index where one was expected
           ├── IndexCorrupt      a file is missing, unreadable, truncated, fails its checksum,
@@ -43,6 +44,14 @@ class NotReady(RsaQaError):
 
 class PassageNotFound(RsaQaError):
     pass
+
+
+class UnknownFilter(RsaQaError):
+    """A filter that names nothing in the index: refused, not answered with nothing."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class IndexError_(RsaQaError):  # noqa: N801 - the builtin IndexError means something else

@@ -98,7 +98,10 @@ def build_mcp_server(service: Service) -> MCPServer[Any]:
             request = QueryRequest(query=query, top_k=top_k, sections=sections, docs=docs)
         except ValidationError as exc:
             raise ToolError(describe_invalid(exc.errors())[1]) from exc
-        response = run_query(_searcher(service), request)
+        try:
+            response = run_query(_searcher(service), request)
+        except RsaQaError as exc:
+            raise ToolError(str(exc)) from exc
         links = [_passage_link(result) for result in response.results]
         return CallToolResult(
             content=[TextContent(type="text", text=format_response(response)), *links],
@@ -153,6 +156,16 @@ class _ArticleServer(MCPServer[Any]):
             log_level="WARNING",
         )
         self.service = service
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        """As MCPServer's, with arguments that fail their schema put in one sentence naming
+        the field and the limit, as the HTTP API puts them, instead of pydantic's report."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(f"{name}: {describe_invalid(exc.__cause__.errors())[1]}") from exc
+            raise
 
     async def list_tools(self) -> list[McpTool]:
         corpus = describe_corpus(self.service.searcher)

@@ -9,7 +9,7 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator
 
 from rsa_qa.pipeline.document import DocumentMeta
 
@@ -21,6 +21,30 @@ SECTION_PATTERN = r"^(?:\d{1,3}(?:\.\d{1,3}){0,4}|[A-Za-z][A-Za-z \-]{0,39})$"
 
 MAX_DOCS = 50
 DOC_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
+
+# Whitespace as JSON Schema's regexes (ECMA-262 \s) define it, written out so that the schema,
+# Python's re and the query validator agree (Python's \s also takes \x1c-\x1f).
+WHITESPACE = r"\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_WHITESPACE_CHARS = "".join(chr(c) for c in range(0x10000) if re.fullmatch(f"[{WHITESPACE}]", chr(c)))
+# What the query validator accepts, as JSON Schema can say it: 1 to MAX_QUERY_CHARS characters,
+# not all whitespace, no NUL. (An unpaired surrogate, which JSON Schema cannot name, is refused
+# too; it is not text.)
+QUERY_PATTERN = rf"^[^\x00]*[^{WHITESPACE}\x00][^\x00]*$"
+QUERY_SCHEMA: dict[str, JsonValue] = {"minLength": 1, "maxLength": MAX_QUERY_CHARS, "pattern": QUERY_PATTERN}
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integer: 19 and 19.0 alike; not true, not "19", not 19.5."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number), Field(strict=False)]
 
 DocSelector = Annotated[
     str, Field(pattern=DOC_ID_PATTERN, description="A document id, as listed by GET /documents.")
@@ -47,8 +71,9 @@ class QueryRequest(_Model):
     query: str = Field(
         description=f"The question, 1–{MAX_QUERY_CHARS} characters after surrounding whitespace is stripped.",
         examples=["What daily IVIG dose did Carp give?"],
+        json_schema_extra=QUERY_SCHEMA,
     )
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many passages to return.")
+    top_k: WholeNumber = Field(5, ge=1, le=MAX_TOP_K, description="How many passages to return.")
     sections: list[SectionSelector] | None = Field(
         None, max_length=MAX_SECTIONS, description="Only passages from these sections."
     )
@@ -58,7 +83,7 @@ class QueryRequest(_Model):
     min_score: float | None = Field(
         None, ge=-1.0, le=1.0, description="Drop passages whose fused score is below this."
     )
-    expand: int = Field(
+    expand: WholeNumber = Field(
         0,
         ge=0,
         le=MAX_EXPAND,
@@ -68,11 +93,11 @@ class QueryRequest(_Model):
     @field_validator("query")
     @classmethod
     def _strip_query(cls, value: str) -> str:
-        stripped = value.strip()
+        if len(value) > MAX_QUERY_CHARS:
+            raise ValueError(f"query is {len(value)} characters; the limit is {MAX_QUERY_CHARS}")
+        stripped = value.strip(_WHITESPACE_CHARS)
         if not stripped:
             raise ValueError("query is blank; ask a question of 1 to 1000 characters")
-        if len(stripped) > MAX_QUERY_CHARS:
-            raise ValueError(f"query is {len(stripped)} characters; the limit is {MAX_QUERY_CHARS}")
         if "\x00" in stripped:
             raise ValueError("query contains a NUL character")
         if any("\ud800" <= c <= "\udfff" for c in stripped):

@@ -15,8 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from rsa_qa.errors import NotReady, PassageNotFound, describe_invalid
+from rsa_qa.errors import NotReady, PassageNotFound, UnknownFilter, describe_invalid
 from rsa_qa.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,10 @@ def add_error_handlers(app: FastAPI) -> None:
     async def not_ready(_: Request, exc: NotReady) -> JSONResponse:
         return error_response(503, "not_ready", str(exc))
 
+    @app.exception_handler(UnknownFilter)
+    async def unknown_filter(_: Request, exc: UnknownFilter) -> JSONResponse:
+        return error_response(422, "validation_error", str(exc), exc.field)
+
     @app.exception_handler(PassageNotFound)
     async def passage_not_found(_: Request, exc: PassageNotFound) -> JSONResponse:
         return error_response(404, "not_found", str(exc), "passage_id")
@@ -77,11 +82,25 @@ def add_error_handlers(app: FastAPI) -> None:
         return error_response(422, "validation_error", message, field)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Allow (RFC 9110) names every method of the path: the router only names the first
+            # route's, and /query has a GET route and a POST route.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
         return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)

@@ -1,6 +1,7 @@
 """What every request passes through before a route sees it, outermost first:
 
     RequestContext   a request id (X-Request-ID) on the response and on every log line; the access log
+    HeadAsGet        HEAD wherever GET is allowed: the GET's status and headers, no body
     CORSMiddleware   only when RSA_QA_CORS_ORIGINS is set (security.py)
     BearerAuth       only when RSA_QA_API_KEY is set (security.py)
     BodyGuard        a body must be UTF-8 JSON of at most RSA_QA_MAX_BODY_BYTES, sent as application/json
@@ -39,8 +40,31 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Register the request pipeline drawn in the module docstring; the last added runs first."""
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
     add_auth_and_cors(app, settings)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext, log_queries=settings.log_queries)
     _document_errors(app, settings)
+
+
+class HeadAsGet:
+    """HEAD answered as the GET would be, without its body (load balancers probe with HEAD).
+
+    A path without GET still answers 405, with Allow naming GET only where it exists.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
 
 
 class RequestContext:

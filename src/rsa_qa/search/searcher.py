@@ -13,11 +13,12 @@ corpus answers the question at all; the highlight model picks the sentences that
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from rsa_qa.errors import UnknownFilter
 from rsa_qa.pipeline.chunk import Passage, section_context
 from rsa_qa.pipeline.embed import Embedder
 from rsa_qa.search.features import (
@@ -96,6 +97,15 @@ class Scored:
     idf: dict[str, float]  # of each distinct question term, in this index
 
 
+@dataclass(frozen=True)
+class _Vocabulary:
+    """What the scope model reads of a (sub-)corpus: passage frequencies of terms."""
+
+    body_frequency: Mapping[str, int]
+    body_passages: int
+    frequency: Mapping[str, int]
+
+
 class Searcher:
     """Holds an index, a model and the fitted ranking; search() is safe to call from several threads."""
 
@@ -143,6 +153,15 @@ class Searcher:
         self._id_rank = np.empty(len(ids), dtype=np.int64)
         self._id_rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
         self._position = {passage_id: i for i, passage_id in enumerate(ids)}
+        # Each passage's document and section as numbers, for filters over every passage.
+        self._doc_number = {doc_id: i for i, doc_id in enumerate(index.documents)}
+        self._doc_of = np.array([self._doc_number[p.doc_id] for p in self.passages], dtype=np.int32)
+        names = {(p.section.number, p.section.key): None for p in self.passages}
+        self._section_names = list(names)
+        section_number = {name: i for i, name in enumerate(self._section_names)}
+        self._section_of = np.array(
+            [section_number[(p.section.number, p.section.key)] for p in self.passages], dtype=np.int32
+        )
 
     def passage_by_id(self, passage_id: str) -> Passage | None:
         row = self._position.get(passage_id)
@@ -199,10 +218,11 @@ class Searcher:
     def search(
         self, query: str, options: SearchOptions, query_vector: np.ndarray | None = None
     ) -> SearchResult:
+        self.check_filters(options)
         scored = self.score(query, query_vector)
         ranked = self._rank(scored)
         allowed = [p for p in ranked if self._allowed(int(scored.rows[p]), options)]
-        scope = self._judge(scored, allowed, filtered=bool(options.sections or options.docs))
+        scope = self._judge(scored, allowed, options)
         selected = self._select(allowed, scored, options)
         hits = [self._hit(i, rank, scored) for rank, i in enumerate(selected, start=1)]
         return SearchResult(hits=self._expand(hits, options.expand), scope=scope)
@@ -218,17 +238,23 @@ class Searcher:
         probabilities = np.round(self.models.ranker.probability(features), 6)
         return Scored(question, evidence.rows, features, probabilities, sentence_cosines, idf_of)
 
-    def scope_row(self, scored: Scored, positions: Sequence[int]) -> np.ndarray:
-        """The scope model's features for the question, over the given candidate positions."""
+    def scope_row(
+        self, scored: Scored, positions: Sequence[int], vocabulary: _Vocabulary | None = None
+    ) -> np.ndarray:
+        """The scope model's features for the question, over the given candidate positions,
+        with the whole corpus's vocabulary or a filtered one."""
         chosen = np.asarray(positions, dtype=np.int64)
+        vocabulary = vocabulary or _Vocabulary(
+            self.body_frequency, self.body_passages, self.lexical.passage_frequency
+        )
         return scope_features(
             scored.question,
             scored.features[chosen],
             scored.probabilities[chosen],
-            self.body_frequency,
-            self.body_passages,
+            vocabulary.body_frequency,
+            vocabulary.body_passages,
             self._word_pieces,
-            self.lexical.passage_frequency,
+            vocabulary.frequency,
         )
 
     def _evidence(
@@ -288,15 +314,63 @@ class Searcher:
         ids = self.lexical.term_ids(terms)
         return ids, [1.0 / len(terms)] * len(ids) if terms else []
 
-    def _judge(self, scored: Scored, allowed: list[int], filtered: bool) -> ScopeVerdict:
+    def filter_values(self) -> tuple[list[str], list[str]]:
+        """The section and document values a filter may name: numbers ("3.2") and the keys
+        of unnumbered parts ("abstract"), and document ids."""
+        sections = list(dict.fromkeys(number or key for number, key in self._section_names))
+        return sections, list(self.index.documents)
+
+    def check_filters(self, options: SearchOptions) -> None:
+        """UnknownFilter for a section or document the index does not hold."""
+        for wanted in options.docs or ():
+            if wanted not in self.index.documents:
+                known = ", ".join(sorted(self.index.documents)[:10])
+                raise UnknownFilter("docs", f"docs: no document {wanted!r} in the index (it holds: {known})")
+        for wanted in options.sections or ():
+            if not any(section_matches(number, key, wanted) for number, key in self._section_names):
+                raise UnknownFilter(
+                    "sections", f"sections: no section {wanted!r} in the index (GET /sections lists them)"
+                )
+
+    def _judge(self, scored: Scored, allowed: list[int], options: SearchOptions) -> ScopeVerdict:
+        filtered = bool(options.sections or options.docs)
         if not allowed:
             where = "the sections and documents asked for" if filtered else "the index"
             return ScopeVerdict(False, f"no passage of {where} can answer it", 0.0)
-        # The verdict looks at the best allowed passages: what is returned is what is judged.
-        row = self.scope_row(scored, allowed[: self.candidates])
+        # The verdict looks at what is returned: the best allowed passages, and under a filter
+        # the vocabulary of the filtered passages only, as if they were the whole corpus.
+        scope = self._filtered_scope(scored.question, options) if filtered else None
+        row = self.scope_row(scored, allowed[: self.candidates], scope)
         probability = round(float(self.models.scope.probability(row[np.newaxis])[0]), 6)
-        names = known_names(scored.question, self.body_frequency)
+        names = known_names(scored.question, scope.body_frequency if scope else self.body_frequency)
         return judge_scope(row, probability, self.models.scope.threshold, names)
+
+    def _filtered_scope(self, question: Question, options: SearchOptions) -> _Vocabulary:
+        """Passage frequencies of the question's terms within the filtered passages."""
+        mask = self._filter_mask(options)
+        body = mask & (self.table.body > 0)
+        terms = list(
+            dict.fromkeys([*question.distinct, *(t for n in question.names for t in search_terms(n))])
+        )
+        body_frequency, frequency = {}, {}
+        for term in terms:
+            rows = self.lexical.rows_of(term)
+            frequency[term] = int(mask[rows].sum())
+            body_frequency[term] = int(body[rows].sum())
+        return _Vocabulary(body_frequency, int(body.sum()), frequency)
+
+    def _filter_mask(self, options: SearchOptions) -> np.ndarray:
+        mask = np.ones(len(self.passages), dtype=bool)
+        if options.docs:
+            mask &= np.isin(self._doc_of, [self._doc_number[d] for d in options.docs])
+        if options.sections:
+            wanted = [
+                i
+                for i, (number, key) in enumerate(self._section_names)
+                if any(section_matches(number, key, w) for w in options.sections)
+            ]
+            mask &= np.isin(self._section_of, wanted)
+        return mask
 
     def _allowed(self, row: int, options: SearchOptions) -> bool:
         return self._section_allowed(row, options.sections) and self._doc_allowed(row, options.docs)

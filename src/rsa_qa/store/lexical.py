@@ -72,6 +72,11 @@ class LexicalIndex:
         counts[empty] = 0
         return {term: int(counts[i]) for term, i in self._term_ids.items() if counts[i] > 0}
 
+    def rows_of(self, term: str) -> np.ndarray:
+        """The passages holding term."""
+        i = self._term_ids.get(term)
+        return self._rows[self._starts[i] : self._starts[i + 1]] if i is not None else self._rows[:0]
+
     def term_ids(self, terms: Sequence[str]) -> list[int]:
         """Ids of the terms the index knows; a repeated term counts again, as in bm25s."""
         return [self._term_ids[t] for t in terms if t in self._term_ids]

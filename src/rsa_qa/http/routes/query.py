@@ -11,14 +11,20 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from rsa_qa.answers import elapsed_ms, run_query, search_options
+from rsa_qa.errors import UnknownFilter
 from rsa_qa.http.state import AppState, response_key
 from rsa_qa.schemas import (
+    MAX_DOCS,
     MAX_QUERY_CHARS,
+    MAX_SECTIONS,
     MAX_TOP_K,
+    QUERY_SCHEMA,
     BatchQueryRequest,
     BatchQueryResponse,
+    DocSelector,
     QueryRequest,
     QueryResponse,
+    SectionSelector,
 )
 
 
@@ -33,10 +39,22 @@ def query_router(state: AppState) -> APIRouter:
 
     @router.get("/query", response_model=QueryResponse)
     async def query_get(
-        q: Annotated[str, Query(description="The question.", max_length=10 * MAX_QUERY_CHARS)],
+        q: Annotated[
+            str,
+            Query(
+                description=f"The question, 1–{MAX_QUERY_CHARS} characters after surrounding whitespace "
+                "is stripped.",
+                json_schema_extra=QUERY_SCHEMA,
+            ),
+        ],
         top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 5,
-        sections: Annotated[list[str] | None, Query(description="Repeat for several sections.")] = None,
-        docs: Annotated[list[str] | None, Query(description="Repeat for several documents.")] = None,
+        sections: Annotated[
+            list[SectionSelector] | None,
+            Query(max_length=MAX_SECTIONS, description="Repeat for several sections."),
+        ] = None,
+        docs: Annotated[
+            list[DocSelector] | None, Query(max_length=MAX_DOCS, description="Repeat for several documents.")
+        ] = None,
         min_score: Annotated[float | None, Query(ge=-1.0, le=1.0)] = None,
         expand: Annotated[int, Query(ge=0, le=3)] = 0,
     ) -> Response:
@@ -54,6 +72,11 @@ def query_router(state: AppState) -> APIRouter:
         """Several questions at once: embedded in one model call, answered in the order sent."""
         started = time.perf_counter()
         searcher = service.current_searcher()  # once, so a reload cannot split the batch
+        for number, request in enumerate(batch.queries):
+            try:
+                searcher.check_filters(search_options(request))
+            except UnknownFilter as exc:
+                raise UnknownFilter(f"queries.{number}.{exc.field}", f"queries.{number}.{exc}") from exc
         vectors = searcher.embed_queries([q.query for q in batch.queries])
         responses = [
             run_query(searcher, request, query_vector=vector)
