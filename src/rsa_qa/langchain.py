@@ -21,18 +21,37 @@ import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import Field
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from rsa_qa.errors import RsaQaError
+from rsa_qa.errors import RsaQaError, describe_invalid
 from rsa_qa.schemas import MAX_TOP_K, QueryRequest, QueryResponse, Result
 
 
 class ServiceError(RsaQaError):
-    """The rsa-qa service could not be reached or refused the query."""
+    """The rsa-qa service could not be reached, refused the query, or would refuse it.
+
+    A query the API would answer with 422 (a blank question, a malformed section, a top_k out
+    of range) is refused before it is sent, with the message the service would give.
+    """
 
 
 class RsaQaRetriever(BaseRetriever):
-    """Passages of the article from the rsa-qa HTTP API (POST /query), as Documents."""
+    """Passages of the article from the rsa-qa HTTP API (POST /query), as Documents.
+
+    Fields: base_url, top_k (passages per query, 1-50), sections, docs, min_score, headers,
+    timeout, and LangChain's name, tags and metadata. Any other keyword is refused with a
+    pydantic ValidationError that names it, rather than silently ignored: the number of
+    passages is `top_k`, the API's own name, and `k` (LangChain's usual name) is not an alias,
+    so `RsaQaRetriever(k=2)` is an error. `invoke(query, top_k=N)` overrides top_k for one
+    call; another keyword there is a TypeError.
+
+    Every problem with a query raises ServiceError: one the service would refuse (checked
+    before sending, with the service's message), an error answer, an unreachable service.
+    """
+
+    # The model validator below refuses unknown fields with a clearer message; this is the
+    # backstop (BaseRetriever ignores them).
+    model_config = ConfigDict(extra="forbid")
 
     base_url: str = "http://127.0.0.1:8000"
     top_k: int = Field(5, ge=1, le=MAX_TOP_K)
@@ -42,10 +61,30 @@ class RsaQaRetriever(BaseRetriever):
     headers: dict[str, str] = Field(default_factory=dict, description="Sent with every request.")
     timeout: float = 30.0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [name for name in data if name not in cls.model_fields]
+            if unknown:
+                hint = "; the number of passages is top_k, not k" if "k" in unknown else ""
+                raise ValueError(
+                    f"unknown argument {', '.join(map(repr, unknown))}{hint}; "
+                    f"RsaQaRetriever takes {', '.join(cls.model_fields)}"
+                )
+        return data
+
+    # top_k in the signature is what makes BaseRetriever.invoke pass it on (it passes keywords
+    # only to a _get_relevant_documents that declares more than query and run_manager).
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        top_k: int | None = None,
+        **kwargs: Any,
     ) -> list[Document]:
-        body = self._body(query)
+        body = self._body(query, top_k, kwargs)
         try:
             with httpx.Client(timeout=self.timeout, headers=self.headers) as client:
                 response = client.post(self._url, json=body)
@@ -54,9 +93,14 @@ class RsaQaRetriever(BaseRetriever):
         return self._documents(response)
 
     async def _aget_relevant_documents(
-        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun
+        self,
+        query: str,
+        *,
+        run_manager: AsyncCallbackManagerForRetrieverRun,
+        top_k: int | None = None,
+        **kwargs: Any,
     ) -> list[Document]:
-        body = self._body(query)
+        body = self._body(query, top_k, kwargs)
         try:
             async with httpx.AsyncClient(timeout=self.timeout, headers=self.headers) as client:
                 response = await client.post(self._url, json=body)
@@ -68,10 +112,25 @@ class RsaQaRetriever(BaseRetriever):
     def _url(self) -> str:
         return self.base_url.rstrip("/") + "/query"
 
-    def _body(self, query: str) -> dict[str, Any]:
-        request = QueryRequest(
-            query=query, top_k=self.top_k, sections=self.sections, docs=self.docs, min_score=self.min_score
-        )
+    def _body(self, query: str, top_k: int | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # LangChain's invoke reads `verbose` itself and passes it on as well.
+        unknown = [name for name in kwargs if name != "verbose"]
+        if unknown:
+            raise TypeError(
+                f"RsaQaRetriever.invoke() got an unexpected keyword argument {unknown[0]!r}; "
+                "the only one it takes is top_k"
+            )
+        try:
+            request = QueryRequest(
+                query=query,
+                top_k=self.top_k if top_k is None else top_k,
+                sections=self.sections,
+                docs=self.docs,
+                min_score=self.min_score,
+            )
+        except ValidationError as exc:
+            message = describe_invalid(exc.errors())[1]
+            raise ServiceError(f"rsa-qa would refuse this query: {message}") from exc
         return request.model_dump(exclude_none=True)
 
     def _unreachable(self, exc: httpx.TransportError) -> ServiceError:
