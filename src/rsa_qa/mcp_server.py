@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp_types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from mcp_types import Resource as McpResource
 from mcp_types import Tool as McpTool
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from rsa_qa.answers import get_passage, run_query
 from rsa_qa.answers import list_sections as sections_of
@@ -24,16 +24,11 @@ from rsa_qa.config import Settings
 from rsa_qa.errors import RsaQaError, describe_invalid
 from rsa_qa.pipeline.document import DocumentInfo
 from rsa_qa.schemas import (
-    MAX_DOCS,
-    MAX_QUERY_CHARS,
-    MAX_SECTIONS,
-    MAX_TOP_K,
-    DocSelector,
+    TOOL_ARGUMENTS,
     PassageOut,
     QueryRequest,
     QueryResponse,
     Result,
-    SectionSelector,
     SectionsResponse,
 )
 from rsa_qa.search.searcher import Searcher
@@ -75,29 +70,11 @@ def build_mcp_server(service: Service) -> MCPServer[Any]:
     server = _ArticleServer(service)
 
     @server.tool(title="Search the article", description=SEARCH_DESCRIPTION, annotations=READ_ONLY)
+    # The arguments arrive checked against TOOL_ARGUMENTS (see _ArticleServer.call_tool).
     def search_article(
-        query: Annotated[
-            str,
-            Field(
-                min_length=1,
-                max_length=MAX_QUERY_CHARS,
-                description="The question, in plain words (e.g. 'What daily IVIG dose did Carp give?').",
-            ),
-        ],
-        top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many passages to return.")] = 5,
-        sections: Annotated[
-            list[SectionSelector] | None,
-            Field(max_length=MAX_SECTIONS, description="Only search these sections; omit to search all."),
-        ] = None,
-        docs: Annotated[
-            list[DocSelector] | None,
-            Field(max_length=MAX_DOCS, description="Only search these articles (ids from results' doc.id)."),
-        ] = None,
+        query: str, top_k: int = 5, sections: list[str] | None = None, docs: list[str] | None = None
     ) -> Annotated[CallToolResult, QueryResponse]:
-        try:
-            request = QueryRequest(query=query, top_k=top_k, sections=sections, docs=docs)
-        except ValidationError as exc:
-            raise ToolError(describe_invalid(exc.errors())[1]) from exc
+        request = QueryRequest(query=query, top_k=top_k, sections=sections, docs=docs)
         try:
             response = run_query(_searcher(service), request)
         except RsaQaError as exc:
@@ -117,11 +94,7 @@ def build_mcp_server(service: Service) -> MCPServer[Any]:
         )
 
     @server.tool(title="Get a passage", description=GET_PASSAGE_DESCRIPTION, annotations=READ_ONLY)
-    def get_passage(
-        id: Annotated[
-            str, Field(min_length=1, max_length=200, description="A passage id from search_article.")
-        ],
-    ) -> Annotated[CallToolResult, PassageOut]:
+    def get_passage(id: str) -> Annotated[CallToolResult, PassageOut]:
         passage = _passage(service, id)
         return CallToolResult(
             content=[TextContent(type="text", text=format_passage(passage))],
@@ -158,19 +131,28 @@ class _ArticleServer(MCPServer[Any]):
         self.service = service
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
-        """As MCPServer's, with arguments that fail their schema put in one sentence naming
-        the field and the limit, as the HTTP API puts them, instead of pydantic's report."""
-        try:
-            return await super().call_tool(name, arguments, context)
-        except ToolError as exc:
-            if isinstance(exc.__cause__, ValidationError):
-                raise ToolError(f"{name}: {describe_invalid(exc.__cause__.errors())[1]}") from exc
-            raise
+        """As MCPServer's, with the arguments checked against the tool's own contract first:
+        the same bounds and types as the HTTP API, no unknown argument, and a refusal in one
+        sentence naming the field and the limit. A null argument means its default."""
+        contract = TOOL_ARGUMENTS.get(name)
+        if contract is not None:
+            given = {key: value for key, value in arguments.items() if value is not None}
+            try:
+                checked = contract.model_validate(given)
+            except ValidationError as exc:
+                raise ToolError(f"{name}: {describe_invalid(exc.errors())[1]}") from None
+            arguments = checked.model_dump(exclude_none=True)
+        return await super().call_tool(name, arguments, context)
 
     async def list_tools(self) -> list[McpTool]:
         corpus = describe_corpus(self.service.searcher)
         return [
-            tool.model_copy(update={"description": (tool.description or "").replace(CORPUS, corpus)})
+            tool.model_copy(
+                update={
+                    "description": (tool.description or "").replace(CORPUS, corpus),
+                    "input_schema": TOOL_ARGUMENTS[tool.name].model_json_schema(),
+                }
+            )
             for tool in await super().list_tools()
         ]
 

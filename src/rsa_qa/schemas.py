@@ -64,12 +64,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class QueryRequest(_Model):
+# What a search takes from every client: POST /query and /query/batch (as QueryRequest), GET
+# /query, the search_article tool of MCP and /tools, the CLI and LangChain. Each field is defined
+# here once, so that their bounds and types cannot disagree. (A comment, not a docstring: a
+# docstring would become the tool's description in its JSON Schema.)
+class SearchArguments(_Model):
     # Strict: `"top_k": true` or `"5"` is a wrong type, not a number to guess at.
     model_config = ConfigDict(extra="forbid", strict=True)
 
     query: str = Field(
-        description=f"The question, 1–{MAX_QUERY_CHARS} characters after surrounding whitespace is stripped.",
+        description=f"The question, in plain words: 1–{MAX_QUERY_CHARS} characters, not all blank.",
         examples=["What daily IVIG dose did Carp give?"],
         json_schema_extra=QUERY_SCHEMA,
     )
@@ -79,15 +83,6 @@ class QueryRequest(_Model):
     )
     docs: list[DocSelector] | None = Field(
         None, max_length=MAX_DOCS, description="Only passages from these documents."
-    )
-    min_score: float | None = Field(
-        None, ge=-1.0, le=1.0, description="Drop passages whose fused score is below this."
-    )
-    expand: WholeNumber = Field(
-        0,
-        ge=0,
-        le=MAX_EXPAND,
-        description="Also return this many neighbouring passages on each side, as context.",
     )
 
     @field_validator("query")
@@ -104,17 +99,31 @@ class QueryRequest(_Model):
             raise ValueError("query contains an unpaired UTF-16 surrogate; send valid Unicode text")
         return stripped
 
+    @field_validator("sections")
+    @classmethod
+    def _normalise_sections(cls, value: list[str] | None) -> list[str] | None:
+        return [re.sub(r"\s+", " ", s.strip()) for s in value] if value else value
+
+
+class QueryRequest(SearchArguments):
+    """A search over HTTP: the tool's arguments, and options for programs rather than chatbots."""
+
+    min_score: float | None = Field(
+        None, ge=-1.0, le=1.0, description="Drop passages whose fused score is below this."
+    )
+    expand: WholeNumber = Field(
+        0,
+        ge=0,
+        le=MAX_EXPAND,
+        description="Also return this many neighbouring passages on each side, as context.",
+    )
+
     @field_validator("min_score")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
             raise ValueError("min_score must be a finite number between -1 and 1")
         return value
-
-    @field_validator("sections")
-    @classmethod
-    def _normalise_sections(cls, value: list[str] | None) -> list[str] | None:
-        return [re.sub(r"\s+", " ", s.strip()) for s in value] if value else value
 
 
 class SectionRef(_Model):
@@ -298,10 +307,78 @@ class BatchQueryResponse(_Model):
     took_ms: float
 
 
+class GetPassageArguments(_Model):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str = Field(min_length=1, max_length=200, description="A passage id from search_article.")
+
+
+class ListSectionsArguments(_Model):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# Each tool's arguments, the one definition MCP and /tools publish and check calls against.
+TOOL_ARGUMENTS: dict[str, type[_Model]] = {
+    "search_article": SearchArguments,
+    "list_sections": ListSectionsArguments,
+    "get_passage": GetPassageArguments,
+}
+
+# What OpenAI's strict function calling accepts in a schema ("Structured Outputs: supported
+# schemas"); minLength, maxLength and default are not in it, and are refused by the API.
+STRICT_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf",
+        "$ref", "$defs", "description", "title", "pattern", "format", "multipleOf", "maximum",
+        "exclusiveMaximum", "minimum", "exclusiveMinimum", "minItems", "maxItems",
+    }
+)  # fmt: skip
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A tool's arguments schema as OpenAI's strict mode takes it: every object closed, every
+    property required, an optional one nullable (null meaning its default), and only the
+    keywords strict mode supports. The tool still checks the dropped bounds on every call."""
+    kept: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key not in STRICT_KEYWORDS:
+            continue
+        if key in ("properties", "$defs"):
+            kept[key] = {name: strict_schema(sub) for name, sub in value.items()}
+        elif key == "items":
+            kept[key] = strict_schema(value)
+        elif key == "anyOf":
+            kept[key] = [strict_schema(option) for option in value]
+        else:
+            kept[key] = value
+    if kept.get("type") == "object" or "properties" in kept:
+        properties = kept.setdefault("properties", {})
+        required = set(schema.get("required", []))
+        for name, original in schema.get("properties", {}).items():
+            if name not in required:
+                properties[name] = _nullable(properties[name], original.get("default"))
+        kept["required"] = list(properties)
+        kept["additionalProperties"] = False
+    return kept
+
+
+def _nullable(field: dict[str, Any], default: Any) -> dict[str, Any]:
+    described: dict[str, Any] = {key: field[key] for key in ("title", "description") if key in field}
+    options = field.get("anyOf") or [{k: v for k, v in field.items() if k not in described}]
+    if not any(option.get("type") == "null" for option in options):
+        options = [*options, {"type": "null"}]
+    if default is not None:
+        described["description"] = f"{described.get('description', '')} null: {default}.".strip()
+    return {**described, "anyOf": options}
+
+
 class ToolFunction(_Model):
     name: str
     description: str
     parameters: dict[str, Any] = Field(description="JSON Schema of the tool's arguments.")
+    strict: bool = Field(
+        True, description="The parameters follow OpenAI's strict-mode rules: calls match them exactly."
+    )
 
 
 class ChatCompletionsTool(_Model):

@@ -1,8 +1,10 @@
 """GET /tools and POST /tools/{name}: the MCP server's tools as function-calling definitions.
 
 GET /tools publishes the MCP server's own tool list in the shape the chat-completions and
-responses APIs take, so both kinds of client see one definition of each tool, with JSON Schema
-that pydantic generated. POST /tools/{name} runs a call the model made, through the same tool.
+responses APIs take, so both kinds of client see one definition of each tool: the JSON Schema
+pydantic generates from schemas.TOOL_ARGUMENTS, in the form OpenAI's strict mode accepts (an
+optional argument is nullable; null means its default). POST /tools/{name} runs a call the
+model made, through the same tool.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent
 
 from rsa_qa.http.errors import ApiError
-from rsa_qa.schemas import ChatCompletionsTool, ResponsesTool, ToolCallResult, ToolFunction, ToolsResponse
+from rsa_qa.schemas import (
+    ChatCompletionsTool,
+    ResponsesTool,
+    ToolCallResult,
+    ToolFunction,
+    ToolsResponse,
+    strict_schema,
+)
 
 
 def tools_router(mcp: MCPServer[Any]) -> APIRouter:
@@ -30,7 +39,9 @@ def tools_router(mcp: MCPServer[Any]) -> APIRouter:
     ) -> ToolsResponse:
         """The tools as function-calling definitions: pass `tools` to a chat-completions call."""
         functions = [
-            ToolFunction(name=t.name, description=t.description or "", parameters=t.input_schema)
+            ToolFunction(
+                name=t.name, description=t.description or "", parameters=strict_schema(t.input_schema)
+            )
             for t in await mcp.list_tools()
         ]
         if api_format == "responses":
