@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from rsa_qa.config import Settings, get_settings
 from rsa_qa.http.app import create_app
+from rsa_qa.http.server import server_config
 from rsa_qa.pipeline.document import Document
 from rsa_qa.pipeline.embed import Embedder, load_tokenizer
 from rsa_qa.pipeline.parse import parse_file
@@ -119,7 +120,7 @@ def hash_embedder() -> HashEmbedder:
 def live_url(settings: Settings, searcher: Searcher) -> Iterator[str]:
     """The real app served by uvicorn on 127.0.0.1, for clients that need a socket."""
     app = create_app(settings, Service(settings, searcher=searcher, not_ready_reason=None))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -66,7 +66,7 @@ def test_missing_index_is_one_clear_sentence(tmp_path: Path) -> None:
 
 def test_blank_question_is_refused(settings: Settings) -> None:
     done = run("query", "   ", "--index-dir", str(settings.index_dir))
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert "blank" in done.stderr
 
 
@@ -80,7 +80,30 @@ def test_undecodable_question_is_one_sentence(settings: Settings) -> None:
         capture_output=True,
         timeout=300,
     )
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert done.stderr.decode().strip() == (
         "rsa-qa: error: query contains an unpaired UTF-16 surrogate; send valid Unicode text"
     )
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(settings: Settings, index: LoadedIndex) -> None:
+    # `true` exits without reading, long before the answer is written: the pipe is surely closed.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSA_QA_")}
+    pipeline = f"{RSA_QA} query 'IVIG dose' --json --index-dir {settings.index_dir} | true"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", pipeline],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.stderr == "", "no BrokenPipeError, no traceback"
+    assert done.returncode == 141
+
+
+def test_usage_errors_exit_2_and_an_unknown_document_exits_1(settings: Settings, index: LoadedIndex) -> None:
+    assert run("query").returncode == 2  # argparse: the question is missing
+    done = run("query", "IVIG", "--doc", "no-such-article", "--index-dir", str(settings.index_dir))
+    assert done.returncode == 1
+    assert done.stderr.startswith("rsa-qa: error: docs: no document 'no-such-article' in the index")

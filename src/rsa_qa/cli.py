@@ -1,13 +1,16 @@
 """Command line: rsa-qa index | serve | mcp | query | eval.
 
-Errors raised on purpose (RsaQaError) are printed as one sentence and exit 1; nothing
-else is caught here, so a real bug still shows its traceback.
+Exit status: 0 done; 1 an error said in one sentence on stderr (RsaQaError, and input the
+API would refuse with 422); 2 a command line argparse cannot read; 130 interrupted (Ctrl-C);
+141 the reader of the output went away (`rsa-qa query … | head`), quietly, as a Unix tool
+killed by SIGPIPE. Nothing else is caught here, so a real bug still shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -18,6 +21,10 @@ from rsa_qa.config import Settings
 from rsa_qa.errors import RsaQaError, describe_invalid
 from rsa_qa.version import VERSION
 
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a tool the signal ended
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -25,12 +32,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("rsa_qa").setLevel(logging.INFO)
     try:
-        return int(args.run(args) or 0)
+        status = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit, for small outputs
+        return status
     except RsaQaError as exc:
         print(f"rsa-qa: error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Python would try to flush stdout again at exit and print a second error: point it
+        # at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -81,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("question")
     query.add_argument("--top-k", type=int, default=5, help="how many passages (default: 5)")
     query.add_argument("--section", action="append", dest="sections", help="only this section; repeatable")
+    query.add_argument("--doc", action="append", dest="docs", help="only this document id; repeatable")
     query.add_argument("--index-dir", type=Path, help="index to read (default: index)")
     query.add_argument("--json", action="store_true", help="print the API's JSON response")
     query.set_defaults(run=_query)
@@ -168,6 +183,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rsa_qa.http.app import create_app
+    from rsa_qa.http.server import allow_descriptors_for, server_config
     from rsa_qa.logs import configure_logging
     from rsa_qa.service import Service
 
@@ -179,15 +195,8 @@ def _serve(args: argparse.Namespace) -> int:
     # Once stopped, uvicorn raises SIGTERM again with the handler it found, this one: it
     # writes out the log lines still queued (dying of a signal skips atexit), then dies of it.
     signal.signal(signal.SIGTERM, _write_logs_and_die)
-    uvicorn.run(
-        create_app(settings, service),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        log_config=None,  # keep configure_logging()'s format, which tags each line with its request
-        access_log=False,  # uvicorn's would log GET /query?q=<the question>; ours leaves it out
-        timeout_graceful_shutdown=settings.shutdown_grace_s,
-    )
+    allow_descriptors_for(settings.max_connections)
+    uvicorn.Server(server_config(create_app(settings, service), settings)).run()
     return 0
 
 
@@ -217,10 +226,10 @@ def _query(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     try:
-        request = QueryRequest(query=args.question, top_k=args.top_k, sections=args.sections)
+        request = QueryRequest(query=args.question, top_k=args.top_k, sections=args.sections, docs=args.docs)
     except ValidationError as exc:
         print(f"rsa-qa: error: {describe_invalid(exc.errors())[1]}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     response = run_query(open_searcher(settings), request)
     if args.json:
         print(response.model_dump_json(indent=2))

@@ -101,11 +101,26 @@ class Settings(BaseSettings):
     log_queries: bool = False
     # On SIGTERM, requests in flight get this long to finish before they are cancelled.
     shutdown_grace_s: int = Field(30, ge=1, le=600)
+    # The HTTP edge (http/server.py): a request's head (request line and headers) must arrive
+    # within header_timeout_s and stay within these sizes; past max_connections open
+    # connections a new one is answered 503. The URL limit has room for the longest valid
+    # GET /query (1,000 characters percent-encoded, 20 sections, 50 documents).
+    header_timeout_s: float = Field(10.0, gt=0, le=300)
+    max_url_bytes: int = Field(32 * 1024, ge=1024, le=60 * 1024)
+    max_header_bytes: int = Field(32 * 1024, ge=1024, le=1024 * 1024)
+    max_headers: int = Field(100, ge=10, le=10_000)
+    max_connections: int = Field(1000, ge=1, le=1_000_000)
+    # The response cache holds answers up to this many bytes of JSON in all (and at most
+    # cache_size answers); Python's objects took about twice the JSON's size, measured.
+    cache_bytes: int = Field(32 * 1024 * 1024, ge=0)
 
     @field_validator("api_key", mode="before")
     @classmethod
     def _blank_key_is_no_key(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        # Stripped: a key read from a config file often carries a stray space or newline.
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

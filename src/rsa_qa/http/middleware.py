@@ -30,6 +30,8 @@ from rsa_qa.http.security import add_auth_and_cors, document_auth
 from rsa_qa.logs import request_id
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Logged for a request whose client disconnected before any answer: not a server error.
+CLIENT_CLOSED = 499
 # A client's own request id is kept only when it is short and plain; it ends up in log lines.
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _LOGGED_BODY_CHARS = 2000
@@ -71,7 +73,8 @@ class RequestContext:
     """Tags the request with an id, returns it as X-Request-ID, and writes one access-log line.
 
     The access line never holds the question unless RSA_QA_LOG_QUERIES is on: the path is
-    logged without its query string, and the body is not logged.
+    logged without its query string, and the body is not logged. A client that disconnects
+    before the answer starts is logged 499, so that alerts on 5xx count only the server's faults.
     """
 
     def __init__(self, app: ASGIApp, log_queries: bool = False) -> None:
@@ -87,7 +90,8 @@ class RequestContext:
         token = request_id.set(rid)
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
-        status = 500
+        status: int | None = None
+        disconnected = False
         body = bytearray()
 
         async def send_with_id(message: Message) -> None:
@@ -97,15 +101,21 @@ class RequestContext:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
             await send(message)
 
-        async def receive_logged() -> Message:
+        async def receive_watched() -> Message:
+            nonlocal disconnected
             message = await receive()
-            if message["type"] == "http.request" and len(body) < _LOGGED_BODY_CHARS:
+            if message["type"] == "http.disconnect":
+                disconnected = True
+            elif self.log_queries and len(body) < _LOGGED_BODY_CHARS:
                 body.extend(message.get("body", b"")[:_LOGGED_BODY_CHARS])
             return message
 
         try:
-            await self.app(scope, receive_logged if self.log_queries else receive, send_with_id)
+            await self.app(scope, receive_watched, send_with_id)
         finally:
+            if status is None:
+                # No answer was started: the client left first (nginx's 499), or the app failed.
+                status = CLIENT_CLOSED if disconnected else 500
             self._log(scope, status, time.perf_counter() - started, bytes(body))
             request_id.reset(token)
 

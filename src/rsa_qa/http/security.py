@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from rsa_qa.http.errors import ERROR_CONTENT, error_response
 # them, and the page asks for the key when the API answers 401.
 PUBLIC_PATHS = frozenset({"/health", "/"})
 PUBLIC_PREFIXES = ("/static/",)
+refused_log = logging.getLogger("rsa_qa.auth")
 
 
 def add_auth_and_cors(app: FastAPI, settings: Settings) -> None:
@@ -70,6 +72,11 @@ class BearerAuth:
         message = "this endpoint requires the API key: send `Authorization: Bearer <key>`"
         if token:
             message = "the API key is wrong"
+        # Never the key or what was sent in its place: a wrong key may be another service's.
+        client = scope.get("client") or ("-", 0)
+        refused_log.warning(
+            "refused %s %s from %s: %s", scope.get("method", "WS"), scope["path"], client[0], message
+        )
         response = error_response(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
         await response(scope, receive, send)
 

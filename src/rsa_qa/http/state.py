@@ -1,6 +1,7 @@
 """What a running app holds besides its routes: the Service, the question encoder, the response cache.
 
-    response cache   (question as sent, options, index version) → QueryResponse
+    response cache   (question as sent, options, index version) → QueryResponse, bounded in
+                     answers (cache_size) and in bytes of JSON (cache_bytes)
 
 The response cache keys on the question exactly as sent (stripped by the request model):
 capitals matter to the scope verdict, which reads names from them. The key carries the
@@ -27,7 +28,13 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.encoder = QuestionEncoder(self.service.settings)
-        self.responses = LRUCache(self.service.settings.cache_size)
+        settings = self.service.settings
+        self.responses = LRUCache(settings.cache_size, max_bytes=settings.cache_bytes, size_of=_json_size)
+
+
+def _json_size(response: QueryResponse) -> int:
+    # One serialisation more on a miss (the answer itself costs an encode of the question).
+    return len(response.model_dump_json())
 
 
 def response_key(query: str, options: SearchOptions, index_version: str) -> Hashable:
