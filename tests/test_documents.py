@@ -114,8 +114,12 @@ def test_citations_resolve_within_each_document(three_documents: TestClient) -> 
     assert cited["[4]"].startswith("Keller T, Ribeiro A. Salinity effects")
 
 
-def test_unknown_document_filter_returns_nothing(three_documents: TestClient) -> None:
-    assert ask(three_documents, "IVIG", docs=["no-such-doc"])["results"] == []
+def test_unknown_document_filter_is_a_422_listing_the_documents(three_documents: TestClient) -> None:
+    response = three_documents.post("/query", json={"query": "IVIG", "docs": ["no-such-doc"]})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["field"] == "docs"
+    assert "no-such-doc" in error["message"] and "synthetic-vineyard-sensors" in error["message"]
 
 
 def test_synthetic_questions_find_their_document(three_documents: TestClient) -> None:
