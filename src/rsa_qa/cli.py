@@ -150,6 +150,13 @@ def _index(args: argparse.Namespace) -> int:
     from rsa_qa.service import build_index, index_is_fresh
 
     settings = _settings(args)
+    if args.rollback and settings.database_url is not None:
+        from rsa_qa.store.database import redact, rollback
+
+        url = settings.database_url.get_secret_value()
+        was, now = rollback(url)
+        print(f"{redact(url)}: current version {now} (was {was}); replicas follow within seconds")
+        return 0
     if args.rollback:
         return _rollback(settings.index_dir)
     if args.if_stale and index_is_fresh(settings):

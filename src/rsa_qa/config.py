@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     # corpus (lexical.py); commoner terms only score the candidates.
     lexical_budget: int = Field(25_000, ge=1)
 
+    # PostgreSQL with pgvector as the shared home of the index (store/database.py): `rsa-qa
+    # index` publishes each build there, `rsa-qa serve` loads the current version and checks
+    # every database_poll_s seconds for a newer one. Unset: the index directory alone.
+    database_url: SecretStr | None = None
+    database_poll_s: float = Field(1.0, gt=0, le=3600)
+
     # Operating limits and security; docs/operating.md explains each.
     # When set, every endpoint but /health requires `Authorization: Bearer <api_key>`.
     api_key: SecretStr | None = None

@@ -29,7 +29,9 @@ from rsa_qa.pipeline.embed import Embedder, create_embedder, embedder_fingerprin
 from rsa_qa.search.model import Models, load_models
 from rsa_qa.search.searcher import Searcher, SearchOptions
 from rsa_qa.store.build import BuildReport, Progress, build_index_at
+from rsa_qa.store.database import DatabaseError, current_version, load_from_database, publish
 from rsa_qa.store.load import LoadedIndex, is_fresh, load_index
+from rsa_qa.store.manifest import read_manifest
 from rsa_qa.store.records import model_file
 from rsa_qa.store.vector_index import AnnSettings, tune
 from rsa_qa.store.versions import served_version
@@ -75,16 +77,24 @@ def ann_settings(settings: Settings) -> AnnSettings:
 
 
 def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
-    """The configured index, checked; compared for staleness with the corpus folder when
+    """The configured index, checked: the database's current version when RSA_QA_DATABASE_URL
+    is set, else the index directory's. Compared for staleness with the corpus folder when
     one is configured (RSA_QA_CORPUS_DIR, --corpus), else with the one it was built from."""
     explicit = "corpus_dir" in settings.model_fields_set
-    index = load_index(
-        settings.index_dir,
-        settings.corpus_dir if explicit else None,
-        embedder.fingerprint(),
-        chunk_settings(settings),
-        backend=embedder.backend,
-    )
+    corpus_dir = settings.corpus_dir if explicit else None
+    if settings.database_url is not None:
+        index = load_from_database(
+            settings.database_url.get_secret_value(),
+            ann_settings(settings),
+            corpus_dir,
+            embedder.fingerprint(),
+            chunk_settings(settings),
+            backend=embedder.backend,
+        )
+    else:
+        index = load_index(
+            settings.index_dir, corpus_dir, embedder.fingerprint(), chunk_settings(settings), embedder.backend
+        )
     tune(index.vectors, ann_settings(settings))
     return index
 
@@ -105,28 +115,38 @@ def open_searcher(
 
 
 def index_is_fresh(settings: Settings) -> bool:
+    """True when the index directory matches the corpus and, with a database, is the
+    version the database serves."""
     fingerprint = embedder_fingerprint(
         Path(settings.model_path), settings.embedding_backend, settings.cache_dir
     )
-    return is_fresh(
+    fresh = is_fresh(
         settings.index_dir,
         settings.corpus_dir,
         fingerprint,
         chunk_settings(settings),
         settings.embedding_backend,
     )
+    if not fresh or settings.database_url is None:
+        return fresh
+    try:
+        built = read_manifest(served_version(settings.index_dir).resolve())["index_version"]
+        return current_version(settings.database_url.get_secret_value()) == str(built)
+    except (RsaQaError, KeyError, OSError):
+        return False
 
 
 def build_index(
     settings: Settings, embedder: Embedder | None = None, progress: Progress = print, strict: bool = False
 ) -> BuildReport:
-    """Build settings.index_dir from settings.corpus_dir, re-embedding only what changed.
+    """Build settings.index_dir from settings.corpus_dir, re-embedding only what changed,
+    and publish it to the database when RSA_QA_DATABASE_URL is set.
 
     Without an embedder it loads the configured one, making its ONNX export if missing,
     with every core: a build has the machine to itself.
     """
     embedder = embedder or load_embedder(settings, export_if_missing=True, threads=os.cpu_count())
-    return build_index_at(
+    report = build_index_at(
         settings.corpus_dir,
         settings.index_dir,
         embedder,
@@ -135,6 +155,10 @@ def build_index(
         ann_settings(settings),
         strict=strict,
     )
+    if settings.database_url is not None:
+        # The directory is the build's workspace; the database is where replicas read it.
+        report.published = publish(report.index, settings.database_url.get_secret_value(), progress)
+    return report
 
 
 @dataclass(frozen=True)
@@ -162,6 +186,7 @@ class Service:
     # Kept when the first load finds no index, so that a reload does not load the model again.
     embedder: Embedder | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def current_searcher(self) -> Searcher:
         """The searcher to answer with, or NotReady with the reason: the one such guard."""
@@ -179,6 +204,40 @@ class Service:
         except RsaQaError as exc:
             self.not_ready_reason = str(exc)
             log.error("not ready: %s", exc)
+        if self.settings.database_url is not None:
+            self.follow_database()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def follow_database(self) -> threading.Thread:
+        """Every database_poll_s, load the database's current version if it is not the one
+        served: replicas on one database pick up a publish with no reload call."""
+        assert self.settings.database_url is not None
+        url = self.settings.database_url.get_secret_value()
+
+        def run() -> None:
+            refused: str | None = None  # a version that failed its checks is not loaded again
+            unreachable: str | None = None
+            while not self._stopping.wait(self.settings.database_poll_s):
+                wanted = None
+                try:
+                    wanted = current_version(url)
+                    served = self.searcher.index.version if self.searcher is not None else None
+                    unreachable = None
+                    if wanted is not None and wanted not in (served, refused):
+                        self.reload()
+                except DatabaseError as exc:
+                    if str(exc) != unreachable:  # once per outage, not every poll
+                        log.error("cannot follow the database, still serving what was loaded: %s", exc)
+                    unreachable = str(exc)
+                except RsaQaError as exc:
+                    refused = wanted
+                    log.error("version %s refused, still serving what was loaded: %s", wanted, exc)
+
+        thread = threading.Thread(target=run, name="rsa-qa-follow", daemon=True)
+        thread.start()
+        return thread
 
     def reload(self) -> Reloaded:
         """Load the index on disk and serve it; raises RsaQaError, serving the old one, if it cannot."""

@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         if state.service.searcher is None:
             state.service.start()
         yield
+        state.service.stop()
         state.encoder.close()
 
     # FastAPI with /docs pointed at local copies of Swagger UI's files instead of a CDN.

@@ -74,6 +74,8 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)  # file, id, hash, reason
     seconds: float = 0.0
+    # Set when the build was published to a database and became its current version.
+    published: bool = False
 
     def summary(self) -> str:
         parts = [

@@ -1,0 +1,456 @@
+"""PostgreSQL + pgvector as the index's home, shared by every replica (RSA_QA_DATABASE_URL).
+
+`rsa-qa index` builds a version in the index directory as always (it is the build's
+workspace, and re-embeds only changed documents), then publishes it here; `rsa-qa serve`
+loads the version the database names current and follows it: a replica notices a new
+version within RSA_QA_DATABASE_POLL_S and swaps it in, with no copy and no reload call.
+
+    rsa_qa_parts       one document's share of an index, addressed by its content: the key
+                       is a digest of the document's id and file hash, the model and the
+                       chunking, so an unchanged document is neither re-embedded nor re-sent
+    rsa_qa_passages    (part, ordinal): passage id, record, embedding vector
+    rsa_qa_sentences   (part, ordinal): passage ordinal, span, embedding vector
+    rsa_qa_versions    version: manifest, its parts in order, when it was published
+    rsa_qa_current     one row: the version every replica serves
+
+A version becomes current in the same transaction that writes it, so every replica sees
+all of it or none. A replica reads a version in one REPEATABLE READ transaction: a version
+pruned while it reads is still whole in its snapshot. Each part carries a sha256 of its
+rows, checked on every load: a damaged row is refused, never served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from rsa_qa.errors import REBUILD_HINT, IndexCorrupt, IndexNotFound, RsaQaError
+from rsa_qa.pipeline.chunk import ChunkSettings, Passage
+from rsa_qa.store.load import LoadedIndex, check_consistent
+from rsa_qa.store.manifest import check_compatible, corpus_changes
+from rsa_qa.store.records import (
+    FORMAT_VERSION,
+    SentenceRow,
+    document_from_record,
+    passage_from_record,
+    passage_record,
+)
+from rsa_qa.store.vector_index import AnnSettings, build_vector_index, exact_vectors
+
+# Versions kept: the current one and those before it (a replica may still be loading one).
+KEEP_VERSIONS = 3
+# pgvector 0.5 or later: the `vector` type and HNSW; the tests run 0.8.5.
+SCHEMA = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TABLE IF NOT EXISTS rsa_qa_parts (
+    key text PRIMARY KEY,
+    doc_id text NOT NULL,
+    document jsonb NOT NULL,
+    passages integer NOT NULL,
+    sentences integer NOT NULL,
+    checksum text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rsa_qa_passages (
+    part text NOT NULL REFERENCES rsa_qa_parts (key) ON DELETE CASCADE,
+    ordinal integer NOT NULL,
+    id text NOT NULL,
+    record jsonb NOT NULL,
+    embedding vector NOT NULL,
+    PRIMARY KEY (part, ordinal)
+);
+CREATE TABLE IF NOT EXISTS rsa_qa_sentences (
+    part text NOT NULL REFERENCES rsa_qa_parts (key) ON DELETE CASCADE,
+    ordinal integer NOT NULL,
+    passage integer NOT NULL,
+    start_char integer NOT NULL,
+    end_char integer NOT NULL,
+    embedding vector NOT NULL,
+    PRIMARY KEY (part, ordinal)
+);
+CREATE TABLE IF NOT EXISTS rsa_qa_versions (
+    version text PRIMARY KEY,
+    manifest jsonb NOT NULL,
+    parts text[] NOT NULL,
+    published_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS rsa_qa_current (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    version text NOT NULL REFERENCES rsa_qa_versions (version)
+);
+"""
+# Serialises publishers (and schema creation) across processes and machines.
+_PUBLISH_LOCK = 0x7273_612D_7161  # "rsa-qa"
+Progress = Callable[[str], None]
+
+
+class DatabaseError(RsaQaError):
+    """The database cannot be reached, or refused what was asked of it."""
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+@contextmanager
+def connect(url: str, read_only: bool = False) -> Iterator[Any]:
+    """A connection with pgvector's types, in one transaction committed on success."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    try:
+        connection = psycopg.connect(url, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot connect to the database at {redact(url)}: {_reason(exc)}") from exc
+    try:
+        with connection:
+            if read_only:
+                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            elif not _has_schema(connection):
+                _create_schema(connection)
+            has_vector = connection.execute("SELECT to_regtype('vector') IS NOT NULL").fetchone()
+            if has_vector is not None and has_vector[0]:
+                register_vector(connection)
+            yield connection
+    except psycopg.Error as exc:
+        raise DatabaseError(f"the database at {redact(url)} failed: {_reason(exc)}") from exc
+    finally:
+        connection.close()
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _has_schema(connection: Any) -> bool:
+    row = connection.execute("SELECT to_regclass('rsa_qa_current') IS NOT NULL").fetchone()
+    return bool(row[0])
+
+
+def _create_schema(connection: Any) -> None:
+    connection.execute("SELECT pg_advisory_xact_lock(%s)", [_PUBLISH_LOCK])
+    connection.execute(SCHEMA)
+
+
+def current_version(url: str) -> str | None:
+    """The version the database names current; None when nothing was published yet."""
+    with connect(url, read_only=True) as connection:
+        if not _has_schema(connection):
+            return None
+        row = connection.execute("SELECT version FROM rsa_qa_current").fetchone()
+        return str(row[0]) if row else None
+
+
+# --- publishing -------------------------------------------------------------------------
+
+
+def publish(
+    index: LoadedIndex, url: str, progress: Progress = lambda _: None, keep: int = KEEP_VERSIONS
+) -> bool:
+    """Make index the database's current version; False when it already was.
+
+    Documents already in the database (same id, file, model and chunking) are not sent
+    again. The version's rows, its record and the switch are one transaction.
+    """
+    from psycopg.types.json import Jsonb
+
+    manifest = _stored_manifest(index.manifest)
+    parts = list(_parts_of(index))
+    with connect(url) as connection:
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", [_PUBLISH_LOCK])
+        current = connection.execute("SELECT version FROM rsa_qa_current").fetchone()
+        if current is not None and current[0] == index.version:
+            return False
+        present = {
+            row[0]
+            for row in connection.execute(
+                "SELECT key FROM rsa_qa_parts WHERE key = ANY(%s)", [[part.key for part in parts]]
+            )
+        }
+        missing = [part for part in parts if part.key not in present]
+        for part in missing:
+            _write_part(connection, part)
+        connection.execute(
+            "INSERT INTO rsa_qa_versions (version, manifest, parts) VALUES (%s, %s, %s) "
+            "ON CONFLICT (version) DO NOTHING",
+            [index.version, Jsonb(manifest), [part.key for part in parts]],
+        )
+        connection.execute(
+            "INSERT INTO rsa_qa_current (one, version) VALUES (true, %s) "
+            "ON CONFLICT (one) DO UPDATE SET version = excluded.version",
+            [index.version],
+        )
+        removed = _prune(connection, keep)
+    progress(
+        f"database {redact(url)}: version {index.version} is current; {len(missing)} of "
+        f"{len(parts)} documents sent, {len(parts) - len(missing)} already there"
+        + (f"; removed versions {', '.join(removed)}" if removed else "")
+    )
+    return True
+
+
+class _Part:
+    """One document's rows, as stored."""
+
+    def __init__(
+        self,
+        key: str,
+        document: dict[str, Any],
+        passages: list[dict[str, Any]],
+        vectors: np.ndarray,
+        sentences: list[tuple[int, int, int]],
+        sentence_vectors: np.ndarray,
+    ) -> None:
+        self.key = key
+        self.document = document
+        self.passages = passages
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.sentences = sentences
+        self.sentence_vectors = np.ascontiguousarray(sentence_vectors, dtype=np.float32)
+
+    @property
+    def doc_id(self) -> str:
+        return str(self.document["id"])
+
+    def checksum(self) -> str:
+        digest = hashlib.sha256()
+        digest.update(json.dumps([self.document, self.passages, self.sentences], sort_keys=True).encode())
+        digest.update(self.vectors.tobytes())
+        digest.update(self.sentence_vectors.tobytes())
+        return digest.hexdigest()
+
+
+def _parts_of(index: LoadedIndex) -> Iterator[_Part]:
+    """The index cut by document, in its order; sentence rows renumbered within each part."""
+    vectors = exact_vectors(index.vectors)
+    documents = {record["id"]: record for record in index.manifest["documents"]}
+    build = json.dumps(
+        [FORMAT_VERSION, index.manifest["model"]["fingerprint"], index.manifest["chunking"]], sort_keys=True
+    )
+    rows_by_passage: dict[int, list[int]] = {}
+    for number, sentence in enumerate(index.sentence_rows):
+        rows_by_passage.setdefault(sentence.passage, []).append(number)
+    start = 0
+    seen: set[str] = set()
+    while start < len(index.passages):
+        doc_id = index.passages[start].doc_id
+        if doc_id in seen:
+            raise IndexCorrupt(
+                f"{index.directory}: the passages of {doc_id} are not together: {REBUILD_HINT}"
+            )
+        seen.add(doc_id)
+        end = start
+        while end < len(index.passages) and index.passages[end].doc_id == doc_id:
+            end += 1
+        sentence_numbers = [n for row in range(start, end) for n in rows_by_passage.get(row, [])]
+        sentences = [
+            (index.sentence_rows[n].passage - start, index.sentence_rows[n].start, index.sentence_rows[n].end)
+            for n in sentence_numbers
+        ]
+        document = documents[doc_id]
+        key = hashlib.sha256(f"{build}\0{doc_id}\0{document['hash']}".encode()).hexdigest()
+        yield _Part(
+            key,
+            document,
+            [passage_record(p) for p in index.passages[start:end]],
+            vectors[start:end],
+            sentences,
+            np.asarray(index.sentence_vectors[sentence_numbers]).reshape(
+                len(sentence_numbers), vectors.shape[1]
+            ),
+        )
+        start = end
+
+
+def _write_part(connection: Any, part: _Part) -> None:
+    from psycopg.types.json import Jsonb
+
+    connection.execute(
+        "INSERT INTO rsa_qa_parts (key, doc_id, document, passages, sentences, checksum) "
+        "VALUES (%s, %s, %s, %s, %s, %s)",
+        [
+            part.key,
+            part.doc_id,
+            Jsonb(part.document),
+            len(part.passages),
+            len(part.sentences),
+            part.checksum(),
+        ],
+    )
+    cursor = connection.cursor()
+    with cursor.copy(
+        "COPY rsa_qa_passages (part, ordinal, id, record, embedding) FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["text", "int4", "text", "jsonb", "vector"])
+        for ordinal, (record, vector) in enumerate(zip(part.passages, part.vectors, strict=True)):
+            copy.write_row((part.key, ordinal, record["id"], Jsonb(record), vector))
+    with cursor.copy(
+        "COPY rsa_qa_sentences (part, ordinal, passage, start_char, end_char, embedding) "
+        "FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["text", "int4", "int4", "int4", "int4", "vector"])
+        for ordinal, ((passage, begin, end), vector) in enumerate(
+            zip(part.sentences, part.sentence_vectors, strict=True)
+        ):
+            copy.write_row((part.key, ordinal, passage, begin, end, vector))
+
+
+def _stored_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    # File checksums describe the directory the version was built in, not these rows.
+    return {key: value for key, value in manifest.items() if key != "files"}
+
+
+def _prune(connection: Any, keep: int) -> list[str]:
+    """Remove all but the newest `keep` versions (never the current one), then every part
+    no remaining version uses. A replica reading a removed version still has it whole in
+    its snapshot."""
+    old = [
+        str(row[0])
+        for row in connection.execute(
+            "SELECT version FROM rsa_qa_versions WHERE version <> (SELECT version FROM rsa_qa_current) "
+            "ORDER BY published_at DESC, version OFFSET %s",
+            [max(keep - 1, 0)],
+        )
+    ]
+    if old:
+        connection.execute("DELETE FROM rsa_qa_versions WHERE version = ANY(%s)", [old])
+        connection.execute(
+            "DELETE FROM rsa_qa_parts WHERE NOT EXISTS "
+            "(SELECT 1 FROM rsa_qa_versions v WHERE rsa_qa_parts.key = ANY(v.parts))"
+        )
+    return old
+
+
+def rollback(url: str) -> tuple[str, str]:
+    """Make the version published before the current one current again; (was, now)."""
+    with connect(url) as connection:
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", [_PUBLISH_LOCK])
+        row = connection.execute(
+            "SELECT c.version, (SELECT v.version FROM rsa_qa_versions v, rsa_qa_versions cur "
+            "WHERE cur.version = c.version AND v.published_at < cur.published_at "
+            "ORDER BY v.published_at DESC LIMIT 1) FROM rsa_qa_current c"
+        ).fetchone()
+        if row is None or row[1] is None:
+            raise IndexNotFound(f"the database at {redact(url)} keeps no version before the current one")
+        connection.execute("UPDATE rsa_qa_current SET version = %s", [row[1]])
+        return str(row[0]), str(row[1])
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+def load_from_database(
+    url: str,
+    ann: AnnSettings,
+    corpus_dir: Path | None = None,
+    embedder_fingerprint: str | None = None,
+    chunking: ChunkSettings | None = None,
+    backend: str | None = None,
+) -> LoadedIndex:
+    """The database's current version, whole and checked, or IndexNotFound/IndexCorrupt/
+    IndexMismatch/DatabaseError."""
+    with connect(url, read_only=True) as connection:
+        if not _has_schema(connection):
+            raise IndexNotFound(
+                f"nothing has been published to the database at {redact(url)}: {_PUBLISH_HINT}"
+            )
+        row = connection.execute(
+            "SELECT v.version, v.manifest, v.parts "
+            "FROM rsa_qa_current c JOIN rsa_qa_versions v USING (version)"
+        ).fetchone()
+        if row is None:
+            raise IndexNotFound(f"the database at {redact(url)} names no current version: {_PUBLISH_HINT}")
+        version, manifest, part_keys = str(row[0]), dict(row[1]), list(row[2])
+        check_compatible(manifest, embedder_fingerprint, chunking, backend)
+        dimension = int(manifest["model"]["dimension"])
+        parts = [_read_part(connection, key, version, dimension) for key in part_keys]
+    index = _assemble(version, manifest, parts, ann)
+    check_consistent(index)
+    index.stale = corpus_changes(manifest, corpus_dir)
+    return index
+
+
+_PUBLISH_HINT = "run `rsa-qa index` with RSA_QA_DATABASE_URL set to publish one"
+
+
+def _read_part(connection: Any, key: str, version: str, dimension: int) -> _Part:
+    where = f"database version {version}, document part {key[:12]}"
+    row = connection.execute(
+        "SELECT document, passages, sentences, checksum FROM rsa_qa_parts WHERE key = %s", [key]
+    ).fetchone()
+    if row is None:
+        raise IndexCorrupt(f"{where} is missing: {REBUILD_HINT}")
+    document, passage_count, sentence_count, checksum = dict(row[0]), int(row[1]), int(row[2]), str(row[3])
+    passages = connection.execute(
+        "SELECT record, embedding FROM rsa_qa_passages WHERE part = %s ORDER BY ordinal", [key]
+    ).fetchall()
+    sentences = connection.execute(
+        "SELECT passage, start_char, end_char, embedding FROM rsa_qa_sentences "
+        "WHERE part = %s ORDER BY ordinal",
+        [key],
+    ).fetchall()
+    if len(passages) != passage_count or len(sentences) != sentence_count:
+        raise IndexCorrupt(f"{where} has lost rows: {REBUILD_HINT}")
+    part = _Part(
+        key,
+        document,
+        [dict(record) for record, _ in passages],
+        _matrix([vector for _, vector in passages], dimension),
+        [(int(p), int(s), int(e)) for p, s, e, _ in sentences],
+        _matrix([vector for *_, vector in sentences], dimension),
+    )
+    if part.checksum() != checksum:
+        raise IndexCorrupt(f"{where} fails its checksum (modified in the database): {REBUILD_HINT}")
+    return part
+
+
+def _matrix(vectors: Sequence[Any], dimension: int) -> np.ndarray:
+    arrays = [np.asarray(vector.to_numpy(), dtype=np.float32) for vector in vectors]
+    if any(array.shape != (dimension,) for array in arrays):
+        raise IndexCorrupt(
+            f"the database holds vectors of another dimension than {dimension}: {REBUILD_HINT}"
+        )
+    return np.stack(arrays) if arrays else np.zeros((0, dimension), dtype=np.float32)
+
+
+def _assemble(version: str, manifest: dict[str, Any], parts: list[_Part], ann: AnnSettings) -> LoadedIndex:
+    passages: list[Passage] = []
+    rows: list[SentenceRow] = []
+    for part in parts:
+        offset = len(passages)
+        passages.extend(passage_from_record(record) for record in part.passages)
+        rows.extend(SentenceRow(offset + passage, start, end) for passage, start, end in part.sentences)
+    dimension = int(manifest["model"]["dimension"])
+    vectors = (
+        np.concatenate([part.vectors for part in parts]) if parts else np.zeros((0, dimension), np.float32)
+    )
+    sentence_vectors = (
+        np.concatenate([part.sentence_vectors for part in parts])
+        if parts
+        else np.zeros((0, dimension), np.float32)
+    )
+    if vectors.shape[1:] != (dimension,) or sentence_vectors.shape[1:] != (dimension,):
+        raise IndexCorrupt(f"database version {version} holds vectors of another dimension: {REBUILD_HINT}")
+    kind = str(manifest.get("vector_index", {}).get("kind") or ann.kind_for(len(vectors)))
+    documents = {part.doc_id: document_from_record(part.document) for part in parts}
+    return LoadedIndex(
+        Path(f"postgresql-version-{version}"),
+        manifest,
+        documents,
+        passages,
+        build_vector_index(vectors, ann, kind),
+        sentence_vectors,
+        rows,
+    )

