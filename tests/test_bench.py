@@ -5,13 +5,15 @@ The speed targets themselves are checked by `make bench`, not here."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 from bench import distinct_questions
 from bench_scale import PassageMaker
 
 from conftest import EVAL
-from rsa_qa.store.load import LoadedIndex
+from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.store.load import LoadedIndex, load_index
 
 
 def test_benchmark_questions_never_repeat() -> None:
@@ -38,3 +40,16 @@ def test_composed_vectors_are_unit_length_and_near_their_sentences(index: Loaded
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     for picked, vector in zip(sources, vectors, strict=True):
         assert (index.sentence_vectors[list(picked)] @ vector).max() > 0.5
+
+
+def test_the_start_benchmark_writes_an_index_a_real_server_loads_and_answers_from(
+    index: LoadedIndex, embedder: Embedder, tmp_path: Path
+) -> None:
+    from bench_start import measure_start, write_index
+
+    written = tmp_path / "index"
+    write_index(written, index, PassageMaker(index, seed=3), 400, embedder)
+    assert len(load_index(written).passages) == 400
+    figures = measure_start(written)
+    assert figures["answered"] is True
+    assert 0 < figures["ready_s"] < 120 and figures["rss_at_ready_mb"] > 0
