@@ -49,7 +49,7 @@ from rsa_qa.pipeline.embed import Embedder
 from rsa_qa.search.searcher import Searcher, SearchOptions
 from rsa_qa.service import ann_settings, load_embedder, open_index, settle_memory
 from rsa_qa.store.load import LoadedIndex
-from rsa_qa.store.records import SentenceRow
+from rsa_qa.store.records import SentenceRow, SentenceRows
 from rsa_qa.store.vector_index import KINDS, AnnSettings, build_vector_index, tune
 from rsa_qa.text import normalise, sentence_spans
 
@@ -329,7 +329,7 @@ def _synthetic_searcher(
         sentence_vectors=cast(
             np.ndarray, _PassageVectorOfSentence(vectors, np.array([r.passage for r in rows], dtype=np.int64))
         ),
-        sentence_rows=rows,
+        sentence_rows=SentenceRows.of(rows),
     )
     settings = Settings()
     searcher = Searcher(index, embedder, settings.search_candidates, settings.lexical_budget)

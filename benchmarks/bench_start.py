@@ -33,8 +33,9 @@ from bench import machine
 from bench_scale import PassageMaker
 
 from rsa_qa.config import Settings
+from rsa_qa.search.tables import derive
 from rsa_qa.service import ann_settings, load_embedder, open_index
-from rsa_qa.store.build import _Part, _write  # noqa: PLC2701 - the writer `rsa-qa index` uses
+from rsa_qa.store.build import Part, write_files
 from rsa_qa.store.versions import new_staging, publish
 
 SIZES = (10_000, 100_000, 1_000_000)
@@ -93,10 +94,10 @@ def write_index(index_dir: Path, article: Any, maker: PassageMaker, size: int, e
     ann = ann_settings(Settings())
     manifest["vector_index"] = {"kind": ann.kind_for(size)}
     info = next(iter(article.documents.values()))
-    parts = [_Part(info=info, passages=passages, vectors=vectors, sentence_vectors=sentence_vectors)]
+    parts = [Part(info=info, passages=passages, vectors=vectors, sentence_vectors=sentence_vectors)]
     index_dir.mkdir(parents=True, exist_ok=True)
     staging = new_staging(index_dir)
-    _write(staging, manifest, parts, ann, getattr(embedder, "onnx_file", None))
+    write_files(staging, manifest, parts, ann, getattr(embedder, "onnx_file", None), derive)
     publish(index_dir, staging, manifest["index_version"])
 
 

@@ -18,7 +18,14 @@ from rsa_qa.pipeline.embed import Embedder
 from rsa_qa.service import open_index
 from rsa_qa.store.build import build_index_at
 from rsa_qa.store.load import LoadedIndex, is_fresh, load_index
-from rsa_qa.store.records import INDEX_FILES, MANIFEST, PASSAGE_VECTORS, PASSAGES, SENTENCE_ROWS
+from rsa_qa.store.records import (
+    INDEX_FILES,
+    MANIFEST,
+    PASSAGE_OFFSETS,
+    PASSAGE_VECTORS,
+    PASSAGES,
+    SENTENCE_ROWS,
+)
 from rsa_qa.store.vector_index import AnnSettings, exact_vectors, index_kind
 from rsa_qa.store.versions import served_version
 
@@ -240,10 +247,12 @@ def _edit_passages(index_dir: Path, edit: object) -> None:
         for line in (served_version(index_dir) / PASSAGES).read_text(encoding="utf-8").splitlines()
     ]
     edit(lines)  # type: ignore[operator]
-    (served_version(index_dir) / PASSAGES).write_text(
-        "".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8"
-    )
+    encoded = [(json.dumps(r) + "\n").encode() for r in lines]
+    (served_version(index_dir) / PASSAGES).write_bytes(b"".join(encoded))
+    offsets = np.concatenate(([0], np.cumsum([len(line) for line in encoded]))).astype(np.int64)
+    np.save(served_version(index_dir) / PASSAGE_OFFSETS, offsets)
     resign_file(index_dir, PASSAGES)
+    resign_file(index_dir, PASSAGE_OFFSETS)
 
 
 def _drop_first_reference(manifest: dict[str, object]) -> None:
@@ -271,9 +280,7 @@ def _drop_first_reference(manifest: dict[str, object]) -> None:
         (lambda d: _edit_passages(d, lambda rows: rows[1].update(id=rows[0]["id"])), "used twice"),
         (
             lambda d: (
-                (served_version(d) / SENTENCE_ROWS).write_text(
-                    json.dumps([[10**6, 0, 5]] * 1), encoding="utf-8"
-                ),
+                np.save(served_version(d) / SENTENCE_ROWS, np.array([[10**6, 0, 5]], dtype=np.int64)),
                 resign_file(d, SENTENCE_ROWS),
             ),
             "does not match|names no passage",

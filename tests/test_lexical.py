@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from rsa_qa.search.searcher import Searcher
+from rsa_qa.search.tables import lexical_terms
 from rsa_qa.store.lexical import K1, B, LexicalIndex
 from rsa_qa.text import search_terms
 
 
 @pytest.fixture(scope="module")
 def article_terms(searcher: Searcher) -> list[list[str]]:
-    return [searcher._lexical_terms(p) for p in searcher.passages]
+    return [lexical_terms(searcher.index, p) for p in searcher.passages]
 
 
 QUESTIONS = [

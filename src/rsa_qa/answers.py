@@ -183,7 +183,7 @@ def _doc_ref(searcher: Searcher, doc_id: str) -> DocRef:
 
 def _passage_counts(searcher: Searcher) -> Counter[tuple[str, str]]:
     """Passages per (document, section key), counted once for a whole listing."""
-    return Counter((p.doc_id, p.section.key) for p in searcher.passages)
+    return searcher.passage_counts()
 
 
 def _sections(info: DocumentInfo, counts: Counter[tuple[str, str]]) -> list[SectionInfo]:

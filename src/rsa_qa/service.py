@@ -28,6 +28,7 @@ from rsa_qa.pipeline.chunk import ChunkSettings
 from rsa_qa.pipeline.embed import Embedder, create_embedder, embedder_fingerprint
 from rsa_qa.search.model import Models, load_models
 from rsa_qa.search.searcher import Searcher, SearchOptions
+from rsa_qa.search.tables import derive as derive_search_tables
 from rsa_qa.store.build import BuildReport, Progress, build_index_at
 from rsa_qa.store.database import DatabaseError, current_version, load_from_database, publish
 from rsa_qa.store.load import LoadedIndex, is_fresh, load_index
@@ -154,6 +155,7 @@ def build_index(
         progress,
         ann_settings(settings),
         strict=strict,
+        derive=derive_search_tables,
     )
     if settings.database_url is not None:
         # The directory is the build's workspace; the database is where replicas read it.

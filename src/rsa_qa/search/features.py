@@ -86,7 +86,25 @@ class PassageTable:
     has_number: np.ndarray
     log_length: np.ndarray
     body: np.ndarray
-    title_terms: tuple[frozenset[str], ...]
+    # The search terms of each section's title and path, and each passage's section among them.
+    section_terms: tuple[frozenset[str], ...]
+    section_owner: np.ndarray
+
+    # The per-passage columns, as arrays (what an index saves of the table).
+    ARRAYS = (
+        "cites", "reference_entry", "front_matter", "keywords", "abstract", "has_number", "log_length", "body"
+    )  # fmt: skip
+
+    def title_terms(self, row: int) -> frozenset[str]:
+        return self.section_terms[int(self.section_owner[row])]
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: dict[str, np.ndarray], section_terms: tuple[frozenset[str], ...], owner: np.ndarray
+    ) -> PassageTable:
+        return cls(
+            **{name: arrays[name] for name in cls.ARRAYS}, section_terms=section_terms, section_owner=owner
+        )
 
     @classmethod
     def of(cls, passages: Sequence[Passage]) -> PassageTable:
@@ -96,7 +114,9 @@ class PassageTable:
         titles = [p.section.title for p in passages]
         reference_entry = flag([t == REFERENCES for t in titles])
         front_matter = flag([t == FRONT_MATTER for t in titles])
-        term_sets: dict[str, frozenset[str]] = {}
+        keys = [(p.doc_id, p.section.key) for p in passages]
+        number = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+        section_of = dict(zip(keys, (p.section for p in passages), strict=True))
         return cls(
             cites=flag([bool(p.references) for p in passages]) * (1 - reference_entry),
             reference_entry=reference_entry,
@@ -106,10 +126,8 @@ class PassageTable:
             has_number=flag([_DIGIT.search(p.text) is not None for p in passages]),
             log_length=np.log1p(np.array([len(p.text.split()) for p in passages], dtype=np.float32)),
             body=(1 - reference_entry) * (1 - front_matter),
-            title_terms=tuple(
-                term_sets.setdefault(p.section.label, frozenset(search_terms(section_context(p.section))))
-                for p in passages
-            ),
+            section_terms=tuple(frozenset(search_terms(section_context(section_of[key]))) for key in number),
+            section_owner=np.array([number[key] for key in keys], dtype=np.int64),
         )
 
 
@@ -138,7 +156,7 @@ def passage_features(
     best_bm25 = float(evidence.bm25.max()) if len(rows) else 0.0
     wanted = set(question.distinct)
     title_coverage = np.array(
-        [len(wanted & table.title_terms[r]) / distinct for r in rows.tolist()], dtype=np.float32
+        [len(wanted & table.title_terms(r)) / distinct for r in rows.tolist()], dtype=np.float32
     )
     citation = float(question.asks_citation)
     work = float(question.mentions_work)

@@ -12,19 +12,17 @@ corpus answers the question at all; the highlight model picks the sentences that
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse
 
 from rsa_qa.errors import UnknownFilter
-from rsa_qa.pipeline.chunk import Passage, section_context
+from rsa_qa.pipeline.chunk import Passage
 from rsa_qa.pipeline.embed import Embedder
 from rsa_qa.search.features import (
     Evidence,
-    PassageTable,
     known_names,
     passage_features,
     scope_features,
@@ -32,7 +30,7 @@ from rsa_qa.search.features import (
 from rsa_qa.search.model import Models, load_models
 from rsa_qa.search.question import Question, idf
 from rsa_qa.search.scope import ScopeVerdict, judge_scope
-from rsa_qa.store.lexical import LexicalIndex
+from rsa_qa.search.tables import SearchTables
 from rsa_qa.store.load import LoadedIndex
 from rsa_qa.store.vector_index import exact_vectors
 from rsa_qa.text import normalise, search_terms
@@ -126,43 +124,45 @@ class Searcher:
         self.passages = index.passages
         # A view of the index's own store: self.index keeps it alive as long as this searcher.
         self._passage_matrix = exact_vectors(index.vectors)
-        self._sentence_passage = np.array([r.passage for r in index.sentence_rows], dtype=np.int64)
-        own_terms = [_own_terms(p) for p in self.passages]
-        self.lexical = LexicalIndex(
-            [own + self._cited_terms(p) for p, own in zip(self.passages, own_terms, strict=True)]
-        )
-        self._section_vectors, self._section_owner = self._section_means()
-        self.table = PassageTable.of(self.passages)
+        # Read from the index when it was built with them, worked out otherwise (tables.py).
+        tables = SearchTables.of(index)
+        self.lexical = tables.lexical
+        self.table = tables.table
         # Words the body's own text holds: not the front matter, a reference list, or the
         # citations a body passage is indexed with. An affiliation that says "France" or a
         # publisher in Vienna does not make a question about France or Vienna answerable.
-        self.body_frequency = _passage_frequency(
-            own for own, body in zip(own_terms, self.table.body, strict=True) if body
-        )
-        self.body_passages = int(self.table.body.sum())
-        self._citing = self._citing_passages()
+        self.body_frequency = tables.body_frequency
+        self.body_passages = tables.body_passages
+        self._section_vectors, self._section_owner = tables.section_vectors, tables.section_owner
+        self._section_keys = tables.section_keys
+        self._citing = tables.citing
         self._sentence_terms: dict[int, frozenset[str]] = {}  # filled as sentences are highlighted
         self._pieces: dict[str, int] = {}  # word pieces of question words, as they are asked
         self._folded_texts: dict[int, str] = {}  # filled as passages are selected (see _MEMO_LIMIT)
         self._all_rows = np.arange(len(self.passages))
+        self._sentence_passage = np.asarray(index.sentence_rows.passage, dtype=np.int64)
         # Passage r's sentence rows are _sentence_list[_sentence_at[r]:_sentence_at[r + 1]].
-        self._sentence_list = np.argsort(self._sentence_passage, kind="stable")
+        in_order = bool(np.all(self._sentence_passage[1:] >= self._sentence_passage[:-1]))
+        self._sentence_list = (
+            np.arange(len(self._sentence_passage))
+            if in_order  # as a build writes them: no sort of millions of rows at start
+            else np.argsort(self._sentence_passage, kind="stable")
+        )
         counts = np.bincount(self._sentence_passage, minlength=len(self.passages))
         self._sentence_at = np.concatenate(([0], np.cumsum(counts)))
-        ids = [p.id for p in self.passages]
-        # Each passage's place among the ids in order, the tie-break of the ranking.
-        self._id_rank = np.empty(len(ids), dtype=np.int64)
-        self._id_rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
-        self._position = {passage_id: i for i, passage_id in enumerate(ids)}
+        self._id_rank = tables.id_rank
+        self._position = {passage_id: i for i, passage_id in enumerate(tables.ids)}
         # Each passage's document and section as numbers, for filters over every passage.
         self._doc_number = {doc_id: i for i, doc_id in enumerate(index.documents)}
-        self._doc_of = np.array([self._doc_number[p.doc_id] for p in self.passages], dtype=np.int32)
-        names = {(p.section.number, p.section.key): None for p in self.passages}
-        self._section_names = list(names)
-        section_number = {name: i for i, name in enumerate(self._section_names)}
-        self._section_of = np.array(
-            [section_number[(p.section.number, p.section.key)] for p in self.passages], dtype=np.int32
-        )
+        self._doc_of = tables.doc_of
+        self._section_names = tables.section_names
+        self._section_of = tables.section_of
+
+    def passage_counts(self) -> Counter[tuple[str, str]]:
+        """Passages per (document, section key), from the tables rather than the passages."""
+        counts = np.bincount(self._section_owner, minlength=len(self._section_keys))
+        pairs = zip(self._section_keys, counts.tolist(), strict=True)
+        return Counter({key: int(n) for key, n in pairs if n})
 
     def passage_by_id(self, passage_id: str) -> Passage | None:
         row = self._position.get(passage_id)
@@ -178,43 +178,6 @@ class Searcher:
             for row in self._citing.get((passage.doc_id, number), ())
         ]
 
-    def _lexical_terms(self, passage: Passage) -> list[str]:
-        """What BM25 indexes of a passage: its section title, its text and what it cites."""
-        return _own_terms(passage) + self._cited_terms(passage)
-
-    def _cited_terms(self, passage: Passage) -> list[str]:
-        """A passage is also found by the works it cites ("Carp's trial")."""
-        citations = " ".join(
-            self.index.reference(passage.doc_id, n).citation
-            for n in passage.references
-            if not passage.text.startswith(f"[{n}]")  # an entry's own citation is its text
-        )
-        return search_terms(citations) if citations else []
-
-    def _section_means(self) -> tuple[np.ndarray, np.ndarray]:
-        """The unit mean of each section's passage vectors (what the section is about), and
-        each passage's section among them: means[owner[r]] is passage r's. Kept per section,
-        not per passage: at a million passages a row each would be another 1.5 GB."""
-        keys = [(p.doc_id, p.section.key) for p in self.passages]
-        number = {key: i for i, key in enumerate(dict.fromkeys(keys))}
-        owner = np.array([number[k] for k in keys], dtype=np.int64)
-        # A sparse sum: numpy's add.at is unbuffered and took 1.7 s at 100k passages.
-        membership = scipy.sparse.csr_matrix(
-            (np.ones(len(owner), dtype=np.float32), (owner, np.arange(len(owner)))),
-            shape=(len(number), len(owner)),
-        )
-        means = np.asarray(membership @ self._passage_matrix, dtype=np.float32)
-        means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-        return means, owner
-
-    def _citing_passages(self) -> dict[tuple[str, int], list[int]]:
-        citing: dict[tuple[str, int], list[int]] = defaultdict(list)
-        for row, passage in enumerate(self.passages):
-            if self.table.body[row]:
-                for number in passage.references:
-                    citing[(passage.doc_id, number)].append(row)
-        return dict(citing)
-
     def embed_query(self, query: str) -> np.ndarray:
         return np.asarray(self.embedder.encode([normalise(query)])[0], dtype=np.float32)
 
@@ -228,7 +191,8 @@ class Searcher:
         self.check_filters(options)
         scored = self.score(query, query_vector)
         ranked = self._rank(scored)
-        allowed = [p for p in ranked if self._allowed(int(scored.rows[p]), options)]
+        permitted = self._permitted(scored.rows, options)
+        allowed = [p for p in ranked if permitted[p]]
         scope = self._judge(scored, allowed, options)
         selected = self._select(allowed, scored, options)
         hits = [self._hit(i, rank, scored) for rank, i in enumerate(selected, start=1)]
@@ -367,20 +331,21 @@ class Searcher:
         return _Vocabulary(body_frequency, int(body.sum()), frequency)
 
     def _filter_mask(self, options: SearchOptions) -> np.ndarray:
-        mask = np.ones(len(self.passages), dtype=bool)
+        return self._permitted(self._all_rows, options)
+
+    def _permitted(self, rows: np.ndarray, options: SearchOptions) -> np.ndarray:
+        """For each of rows, whether the filters allow it (read from the tables, not the passages)."""
+        mask = np.ones(len(rows), dtype=bool)
         if options.docs:
-            mask &= np.isin(self._doc_of, [self._doc_number[d] for d in options.docs])
+            mask &= np.isin(self._doc_of[rows], [self._doc_number[d] for d in options.docs])
         if options.sections:
             wanted = [
                 i
                 for i, (number, key) in enumerate(self._section_names)
                 if any(section_matches(number, key, w) for w in options.sections)
             ]
-            mask &= np.isin(self._section_of, wanted)
+            mask &= np.isin(self._section_of[rows], wanted)
         return mask
-
-    def _allowed(self, row: int, options: SearchOptions) -> bool:
-        return self._section_allowed(row, options.sections) and self._doc_allowed(row, options.docs)
 
     def _select(self, allowed: list[int], scored: Scored, options: SearchOptions) -> list[int]:
         """The first top_k allowed positions above min_score, of distinct text."""
@@ -429,15 +394,6 @@ class Searcher:
         rounded = np.round(scored.probabilities.astype(np.float64), 6)
         ranked: list[int] = np.lexsort((self._id_rank[scored.rows], -rounded)).tolist()
         return ranked
-
-    def _section_allowed(self, row: int, sections: Sequence[str] | None) -> bool:
-        if not sections:
-            return True
-        section = self.passages[row].section
-        return any(section_matches(section.number, section.key, wanted) for wanted in sections)
-
-    def _doc_allowed(self, row: int, docs: Sequence[str] | None) -> bool:
-        return not docs or self.passages[row].doc_id in docs
 
     def _hit(self, position: int, rank: int, scored: Scored) -> Hit:
         row = int(scored.rows[position])
@@ -529,15 +485,3 @@ def section_matches(number: str | None, key: str, wanted: str) -> bool:
     if number is not None and (number == wanted or number.startswith(wanted + ".")):
         return True
     return key == wanted.replace(" ", "-")
-
-
-def _own_terms(passage: Passage) -> list[str]:
-    return search_terms(f"{section_context(passage.section)} {passage.text}")
-
-
-def _passage_frequency(term_lists: Iterable[list[str]]) -> dict[str, int]:
-    """For each term, how many of the passages hold it."""
-    counts: Counter[str] = Counter()
-    for terms in term_lists:
-        counts.update(set(terms))
-    return dict(counts)

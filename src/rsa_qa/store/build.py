@@ -46,13 +46,15 @@ from rsa_qa.store.records import (
     INDEX_FILES,
     MANIFEST,
     MANIFEST_CHECKSUM,
+    PASSAGE_OFFSETS,
     PASSAGE_VECTORS,
     PASSAGES,
     README,
     SENTENCE_ROWS,
     SENTENCE_VECTORS,
+    SentenceRows,
     model_file,
-    passage_record,
+    passage_lines,
 )
 from rsa_qa.store.vector_index import AnnSettings, build_vector_index
 from rsa_qa.store.versions import build_lock, new_staging, prune, publish, served_version, tidy
@@ -63,6 +65,9 @@ EMBED_BATCH = 256
 KEEP_VERSIONS = 3
 DEFAULT_ANN = AnnSettings()
 Progress = Callable[[str], None]
+# Works out, from an index being written, files for the layers above to read back at load
+# (name -> array, or a JSON value); the searcher's tables (search/tables.py) are one.
+Derive = Callable[[LoadedIndex], dict[str, Any]]
 
 
 @dataclass
@@ -93,7 +98,7 @@ class BuildReport:
 
 
 @dataclass
-class _Part:
+class Part:
     """One document's share of the new index: its passages and their vectors."""
 
     info: DocumentInfo
@@ -111,10 +116,11 @@ def build_index_at(
     ann: AnnSettings = DEFAULT_ANN,
     strict: bool = False,
     keep: int = KEEP_VERSIONS,
+    derive: Derive | None = None,
 ) -> BuildReport:
     with build_lock(index_dir):
         tidy(index_dir, is_complete, progress)
-        return _build(corpus_dir, index_dir, embedder, chunking, progress, ann, strict, keep)
+        return _build(corpus_dir, index_dir, embedder, chunking, progress, ann, strict, keep, derive)
 
 
 def _build(
@@ -126,6 +132,7 @@ def _build(
     ann: AnnSettings,
     strict: bool,
     keep: int,
+    derive: Derive | None,
 ) -> BuildReport:
     started = time.perf_counter()
     sources = corpus_files(corpus_dir)
@@ -135,7 +142,7 @@ def _build(
     added: list[str] = []
     changed: list[str] = []
     unchanged: list[str] = []
-    parts: list[_Part] = []
+    parts: list[Part] = []
     skipped: list[dict[str, str]] = []
     for source in sources:
         known = old.get(source.doc_id)
@@ -178,7 +185,7 @@ def _build(
         return BuildReport(index=previous, unchanged=unchanged, skipped=skipped)
     staging = new_staging(index_dir)
     try:
-        _write(staging, manifest, parts, ann, getattr(embedder, "onnx_file", None))
+        write_files(staging, manifest, parts, ann, getattr(embedder, "onnx_file", None), derive)
         # Loaded back as a server will load it, before anything points at it.
         checked = load_index(
             staging, embedder_fingerprint=manifest["model"]["fingerprint"], backend=embedder.backend
@@ -233,9 +240,9 @@ def _rows_by_document(index: LoadedIndex) -> dict[str, tuple[list[int], list[int
 
 def _reused_part(
     previous: LoadedIndex, info: DocumentInfo, rows: list[int], sentence_rows: list[int]
-) -> _Part:
+) -> Part:
     vectors = np.vstack([previous.vectors.reconstruct(i) for i in rows]) if rows else None
-    return _Part(
+    return Part(
         info=info,
         passages=[previous.passages[i] for i in rows],
         vectors=vectors,
@@ -243,12 +250,12 @@ def _reused_part(
     )
 
 
-def _parsed_part(source: SourceFile, embedder: Embedder, chunking: ChunkSettings) -> _Part:
+def _parsed_part(source: SourceFile, embedder: Embedder, chunking: ChunkSettings) -> Part:
     document = read_document(source)
     passages = chunk_document(document, embedder.count_tokens, chunking)
     if not passages:
         raise CorpusError("no text to index (a scanned PDF needs OCR first)")
-    return _Part(info=document.info(source.path.name, source.hash), passages=passages)
+    return Part(info=document.info(source.path.name, source.hash), passages=passages)
 
 
 def _why_unreadable(exc: Exception) -> str:
@@ -258,7 +265,7 @@ def _why_unreadable(exc: Exception) -> str:
     return f"cannot be parsed ({type(exc).__name__}: {exc})"
 
 
-def _embed_new(parts: list[_Part], embedder: Embedder, chunking: ChunkSettings, progress: Progress) -> None:
+def _embed_new(parts: list[Part], embedder: Embedder, chunking: ChunkSettings, progress: Progress) -> None:
     new = [part for part in parts if part.vectors is None]
     passages = [p for part in new for p in part.passages]
     sentences = [p.text[s:e] for p in passages for s, e in p.sentences]
@@ -294,24 +301,44 @@ def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return np.vstack(chunks).astype(np.float32)
 
 
-def _write(
-    directory: Path, manifest: dict[str, Any], parts: list[_Part], ann: AnnSettings, model: Path | None
+def write_files(
+    directory: Path,
+    manifest: dict[str, Any],
+    parts: list[Part],
+    ann: AnnSettings,
+    model: Path | None,
+    derive: Derive | None = None,
 ) -> None:
     """Every file of a version, each checked and synced, then the manifest and its checksum."""
     passages = [p for part in parts for p in part.passages]
-    lines = [json.dumps(passage_record(p), ensure_ascii=False, sort_keys=True) for p in passages]
-    write_bytes(directory / PASSAGES, ("\n".join(lines) + "\n").encode())
+    text, offsets = passage_lines(passages)
+    write_bytes(directory / PASSAGES, text)
+    write_array(directory / PASSAGE_OFFSETS, offsets)
     dimension = int(manifest["model"]["dimension"])
     vectors = [part.vectors for part in parts if part.vectors is not None and len(part.vectors)]
     stacked_vectors = np.vstack(vectors) if vectors else np.zeros((0, dimension), np.float32)
-    write_faiss(directory / PASSAGE_VECTORS, build_vector_index(stacked_vectors, ann))
+    vector_index = build_vector_index(stacked_vectors, ann)
+    write_faiss(directory / PASSAGE_VECTORS, vector_index)
     sentence_vectors = [part.sentence_vectors for part in parts if part.sentence_vectors is not None]
     stacked = np.vstack(sentence_vectors) if sentence_vectors else np.zeros((0, dimension), np.float32)
     write_array(directory / SENTENCE_VECTORS, stacked.astype(np.float32))
-    rows = [[row, s, e] for row, passage in enumerate(passages) for s, e in passage.sentences]
-    write_bytes(directory / SENTENCE_ROWS, json.dumps(rows).encode())
+    rows = SentenceRows.of(
+        [(row, s, e) for row, passage in enumerate(passages) for s, e in passage.sentences]
+    )
+    write_array(directory / SENTENCE_ROWS, rows.array)
     write_bytes(directory / README, DESCRIPTION.encode())
     names = list(INDEX_FILES)
+    if derive is not None:
+        documents = {part.info.id: part.info for part in parts}
+        built = LoadedIndex(directory, manifest, documents, passages, vector_index, stacked, rows)
+        derived = derive(built)
+        for name, value in derived.items():
+            if isinstance(value, np.ndarray):
+                write_array(directory / name, np.ascontiguousarray(value))
+            else:
+                write_bytes(directory / name, json.dumps(value, ensure_ascii=False).encode())
+        manifest["derived"] = list(derived)
+        names += list(derived)
     if model is not None:
         name = model_file(str(manifest["model"]["backend"]))
         _place_model(model, directory / name)
@@ -338,7 +365,7 @@ def _place_model(model: Path, target: Path) -> None:
 def _remove_unversioned_files(index_dir: Path) -> None:
     """An index built before versions kept its files in the folder itself; `current` now
     names a version, so they are dead weight."""
-    for name in (MANIFEST, MANIFEST_CHECKSUM, PASSAGES, PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS):
+    for name in (MANIFEST, MANIFEST_CHECKSUM, PASSAGES, PASSAGE_VECTORS, SENTENCE_VECTORS, "sentences.json"):
         (index_dir / name).unlink(missing_ok=True)
 
 

@@ -38,6 +38,7 @@ from rsa_qa.store.manifest import check_compatible, corpus_changes
 from rsa_qa.store.records import (
     FORMAT_VERSION,
     SentenceRow,
+    SentenceRows,
     document_from_record,
     passage_from_record,
     passage_record,
@@ -452,5 +453,5 @@ def _assemble(version: str, manifest: dict[str, Any], parts: list[_Part], ann: A
         passages,
         build_vector_index(vectors, ann, kind),
         sentence_vectors,
-        rows,
+        SentenceRows.of(rows),
     )

@@ -37,29 +37,59 @@ class LexicalIndex:
     """BM25 weights of passage_terms[i] for passage i; safe to query from several threads."""
 
     def __init__(self, passage_terms: Sequence[list[str]]) -> None:
-        self.size = len(passage_terms)
+        """Work out the weights of the given passages' terms (see from_arrays to read them back)."""
+        size = len(passage_terms)
         bm25 = bm25s.BM25(k1=K1, b=B)
         # bm25s needs a token in every passage; an empty one gets "", which no question has.
         bm25.index([terms or [""] for terms in passage_terms], show_progress=False)
-        self._weights = np.asarray(bm25.scores["data"], dtype=np.float32)
-        self._rows = np.asarray(bm25.scores["indices"], dtype=np.int64)
-        self._starts = np.asarray(bm25.scores["indptr"], dtype=np.int64)
-        self._term_ids = {
-            term: i for term, i in bm25.vocab_dict.items() if term and i + 1 < len(self._starts)
-        }
+        weights = np.asarray(bm25.scores["data"], dtype=np.float32)
+        rows = np.asarray(bm25.scores["indices"], dtype=np.int64)
+        starts = np.asarray(bm25.scores["indptr"], dtype=np.int64)
+        term_ids = {term: i for term, i in bm25.vocab_dict.items() if term and i + 1 < len(starts)}
+        # The same weights passage by passage, for scoring a few hundred candidates: their
+        # entries lie together, where looking each term up in its passage list would read
+        # scattered bytes all over the index (and evict the model from the CPU's caches).
+        by_passage = scipy.sparse.csc_matrix((weights, rows, starts), shape=(size, len(starts) - 1)).tocsr()
+        self._adopt(
+            size,
+            term_ids,
+            {
+                "weights": weights,
+                "rows": rows,
+                "starts": starts,
+                "passage_starts": by_passage.indptr.astype(np.int64),
+                "passage_terms": by_passage.indices.astype(np.int64),
+                "passage_weights": by_passage.data.astype(np.float32),
+            },
+        )
+
+    # The arrays that are the index, by name, as to_arrays gives them and from_arrays takes them.
+    ARRAYS = ("weights", "rows", "starts", "passage_starts", "passage_terms", "passage_weights")
+
+    @classmethod
+    def from_arrays(cls, size: int, term_ids: dict[str, int], arrays: dict[str, np.ndarray]) -> LexicalIndex:
+        """The index to_arrays saved, without working anything out again (arrays may be mapped)."""
+        index = cls.__new__(cls)
+        index._adopt(size, term_ids, arrays)
+        return index
+
+    def to_arrays(self) -> tuple[int, dict[str, int], dict[str, np.ndarray]]:
+        arrays = {name: getattr(self, f"_{name}") for name in self.ARRAYS}
+        return self.size, dict(self._term_ids), arrays
+
+    def _adopt(self, size: int, term_ids: dict[str, int], arrays: dict[str, np.ndarray]) -> None:
+        self.size = size
+        self._term_ids = term_ids
+        self._weights = arrays["weights"]
+        self._rows = arrays["rows"]
+        self._starts = arrays["starts"]
+        self._passage_starts = arrays["passage_starts"]
+        self._passage_terms = arrays["passage_terms"]
+        self._passage_weights = arrays["passage_weights"]
         frequency = np.diff(self._starts)
         # Passages holding each term: the scope check reads rare words from it.
         self.passage_frequency = {term: int(frequency[i]) for term, i in self._term_ids.items()}
         self._scratch = threading.local()
-        # The same weights passage by passage, for scoring a few hundred candidates: their
-        # entries lie together, where looking each term up in its passage list would read
-        # scattered bytes all over the index (and evict the model from the CPU's caches).
-        by_passage = scipy.sparse.csc_matrix(
-            (self._weights, self._rows, self._starts), shape=(self.size, len(self._starts) - 1)
-        ).tocsr()
-        self._passage_starts = by_passage.indptr.astype(np.int64)
-        self._passage_terms = by_passage.indices.astype(np.int64)
-        self._passage_weights = by_passage.data.astype(np.float32)
 
     def frequency_within(self, mask: np.ndarray) -> dict[str, int]:
         """For each term, how many of the passages where mask is true hold it."""

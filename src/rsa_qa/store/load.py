@@ -8,7 +8,10 @@ directory mid-load makes a checksum fail instead of mixing two indexes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import mmap
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +26,15 @@ from rsa_qa.store.manifest import check_compatible, corpus_changes, read_manifes
 from rsa_qa.store.records import (
     INDEX_FILES,
     MANIFEST,
+    PASSAGE_OFFSETS,
     PASSAGE_VECTORS,
     PASSAGES,
     SENTENCE_ROWS,
     SENTENCE_VECTORS,
-    SentenceRow,
+    PassageList,
+    SentenceRows,
     document_from_record,
     model_file,
-    passage_from_record,
 )
 from rsa_qa.store.versions import served_version
 
@@ -40,12 +44,15 @@ class LoadedIndex:
     directory: Path
     manifest: dict[str, Any]
     documents: dict[str, DocumentInfo]
-    passages: list[Passage]
+    passages: Sequence[Passage]
     vectors: faiss.Index
     sentence_vectors: np.ndarray
-    sentence_rows: list[SentenceRow]
+    sentence_rows: SentenceRows
     # Set when the corpus folder changed since the build: the index is served, marked stale.
     stale: str | None = None
+    # What a build worked out for the searcher (search/tables.py), by file name: arrays
+    # memory-mapped, JSON parsed. Empty for an index assembled in memory.
+    derived: dict[str, Any] = field(default_factory=dict)
 
     @property
     def model_file(self) -> Path | None:
@@ -117,9 +124,13 @@ def _resolved(index_dir: Path) -> Path:
         raise IndexCorrupt(f"{index_dir} cannot be read ({describe_os_error(exc)}): {REBUILD_HINT}") from exc
 
 
-# The big files: checked by streaming, then memory-mapped rather than read (the vectors), or
-# read by the embedder (the model): the process holds only the pages it touches.
-_MAPPED = frozenset({PASSAGE_VECTORS, SENTENCE_VECTORS})
+# The big files: checked by streaming, then memory-mapped rather than read (vectors, tables,
+# passages), or read by the embedder (the model): the process holds only the pages it touches.
+_MAPPED = frozenset({PASSAGES, PASSAGE_OFFSETS, PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS})
+
+
+def _is_mapped(name: str) -> bool:
+    return name in _MAPPED or name.endswith((".onnx", ".npy"))
 
 
 def _read_verified(index_dir: Path, manifest: dict[str, Any]) -> dict[str, bytes]:
@@ -131,42 +142,91 @@ def _read_verified(index_dir: Path, manifest: dict[str, Any]) -> dict[str, bytes
     if missing:
         raise IndexCorrupt(f"{index_dir / MANIFEST} has no checksum for {missing[0]}: {REBUILD_HINT}")
     contents = {}
+    streamed = []
     for name, checksum in checksums.items():
         if "/" in str(name) or str(name).startswith("."):
             raise IndexCorrupt(f"{index_dir / MANIFEST} names a file outside the index: {REBUILD_HINT}")
         path = index_dir / str(name)
-        if name in _MAPPED or str(name).endswith(".onnx"):
-            verify_file(path, str(checksum))
+        if _is_mapped(str(name)):
+            streamed.append((path, str(checksum)))
             continue
         data = read_checked(path)
         if sha256_of(data) != checksum:
             raise IndexCorrupt(f"{path} fails its checksum (truncated or modified): {REBUILD_HINT}")
         contents[str(name)] = data
+    # sha256 runs outside the GIL: the big files are checked side by side, one per core.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(verify_file, path, checksum) for path, checksum in streamed]:
+            done.result()
     return contents
 
 
 def _parse(index_dir: Path, manifest: dict[str, Any], contents: dict[str, bytes]) -> LoadedIndex:
-    records = [json.loads(line) for line in contents[PASSAGES].decode("utf-8").splitlines()]
-    passages = [passage_from_record(r) for r in records]
+    offsets = _array(index_dir / PASSAGE_OFFSETS)
+    text = _mapped_bytes(index_dir / PASSAGES)
+    if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(text):
+        raise IndexCorrupt(f"{index_dir / PASSAGE_OFFSETS} does not match {PASSAGES}: {REBUILD_HINT}")
+    if len(offsets) > 1 and bool(np.any(np.diff(offsets) <= 0)):
+        raise IndexCorrupt(f"{index_dir / PASSAGE_OFFSETS} is out of order: {REBUILD_HINT}")
+    passages = PassageList(text, offsets)
     vectors = faiss.read_index(str(index_dir / PASSAGE_VECTORS), faiss.IO_FLAG_MMAP_IFC)
-    sentence_vectors = np.load(index_dir / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
-    rows = [SentenceRow(*r) for r in json.loads(contents[SENTENCE_ROWS].decode("utf-8"))]
+    sentence_vectors = _array(index_dir / SENTENCE_VECTORS)
+    rows_array = _array(index_dir / SENTENCE_ROWS)
+    if rows_array.ndim != 2 or rows_array.shape[1:] != (3,) or rows_array.dtype.kind != "i":
+        raise IndexCorrupt(f"{index_dir / SENTENCE_ROWS} is not a sentence table: {REBUILD_HINT}")
+    rows = SentenceRows(rows_array)
     if vectors.ntotal != len(passages) or vectors.d != manifest["model"]["dimension"]:
         raise IndexCorrupt(f"{index_dir / PASSAGE_VECTORS} does not match {PASSAGES}: {REBUILD_HINT}")
     if sentence_vectors.ndim != 2 or sentence_vectors.shape != (len(rows), vectors.d):
         raise IndexCorrupt(f"{index_dir / SENTENCE_VECTORS} does not match {SENTENCE_ROWS}: {REBUILD_HINT}")
     documents = {record["id"]: document_from_record(record) for record in manifest["documents"]}
-    return LoadedIndex(index_dir, manifest, documents, passages, vectors, sentence_vectors, rows)
+    derived = {
+        str(name): _array(index_dir / name) if str(name).endswith(".npy") else json.loads(contents[name])
+        for name in manifest.get("derived", [])
+    }
+    return LoadedIndex(
+        index_dir, manifest, documents, passages, vectors, sentence_vectors, rows, derived=derived
+    )
+
+
+def _array(path: Path) -> np.ndarray:
+    array: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
+    return array
+
+
+def _mapped_bytes(path: Path) -> Any:
+    """The file's bytes, memory-mapped read-only (b"" for an empty file, which mmap refuses)."""
+    with path.open("rb") as handle:
+        if path.stat().st_size == 0:
+            return b""
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def check_consistent(index: LoadedIndex) -> None:
     """Every reference inside the index points at something it holds: a passage's document,
-    section and citations, a sentence's passage and span, the counts the manifest gives."""
+    section and citations, a sentence's passage and span, the counts the manifest gives.
+
+    A large index, whose passages are read when asked for, has its tables checked as arrays
+    (every sentence within the passages); its passages were checked one by one when it was
+    built, and every byte of them against the manifest's checksums at this load.
+    """
     where = index.directory / PASSAGES
     if index.manifest.get("passage_count") != len(index.passages):
         raise IndexCorrupt(f"{index.directory / MANIFEST} counts other passages than {where}: {REBUILD_HINT}")
-    if index.passages and not index.documents:
+    if len(index.passages) and not index.documents:
         raise IndexCorrupt(f"{index.directory / MANIFEST} lists no documents for {where}: {REBUILD_HINT}")
+    if isinstance(index.passages, PassageList) and index.passages.lazy:
+        rows = index.sentence_rows
+        if len(rows) and (
+            int(rows.passage.min()) < 0
+            or int(rows.passage.max()) >= len(index.passages)
+            or bool(np.any(rows.start < 0))
+            or bool(np.any(rows.end <= rows.start))
+        ):
+            raise IndexCorrupt(
+                f"{index.directory / SENTENCE_ROWS}: a row is outside the passages: {REBUILD_HINT}"
+            )
+        return
     sections = {doc_id: {s.key for s in info.sections} for doc_id, info in index.documents.items()}
     ids = set()
     for row, passage in enumerate(index.passages):
