@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from pathlib import Path
 
 import numpy as np
+import pytest
 
+from rsa_qa.errors import IndexCorrupt
 from rsa_qa.search.tables import TABLES_VERSION, SearchTables
-from rsa_qa.store.load import LoadedIndex
+from rsa_qa.store.load import LoadedIndex, load_index
 
 
 def test_the_tables_an_index_saves_are_the_ones_a_searcher_would_work_out(index: LoadedIndex) -> None:
@@ -37,3 +41,19 @@ def test_an_index_without_saved_tables_or_with_old_ones_works_them_out(index: Lo
     bare = dataclasses.replace(index, derived={})
     for other in (older, bare):
         assert SearchTables.of(other).ids == SearchTables.of(index).ids
+
+
+def test_a_flipped_byte_in_any_saved_table_is_refused(index: LoadedIndex, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(index.directory, tmp_path / "index"))
+    tables = sorted(name for name in index.manifest["files"] if name.startswith("search."))
+    assert len(tables) >= 10 and "search.tables.json" in tables
+    for name in tables:
+        path = copy / name
+        original = path.read_bytes()
+        damaged = bytearray(original)
+        damaged[len(original) // 2] ^= 0x01
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(IndexCorrupt, match=f"{name} fails its checksum"):
+            load_index(copy)
+        path.write_bytes(original)
+    assert load_index(copy).version == index.version
