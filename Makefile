@@ -20,7 +20,7 @@ help:
 	@echo "make fit     refit the ranking, scope and highlight models to the question sets"
 	@echo "make papers  real article PDFs against their truth (make papers-heldout: the held-out ones)"
 	@echo "make bench   embedding and HTTP latency, QPS at 1-32 connections, start time, memory"
-	@echo "make bench-scale  build and query synthetic corpora of 10k, 100k and 1M passages"
+	@echo "make bench-scale  synthetic corpora of 10k, 100k and 1M passages: build, query, start to /ready"
 	@echo "make load    64 connections for 60 s against a local server: 5xx, drops, p99, memory"
 	@echo "make lint    ruff and mypy"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
