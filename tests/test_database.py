@@ -90,6 +90,13 @@ def test_a_published_index_loads_back_exactly(
     assert loaded.sentence_rows == index.sentence_rows
     assert np.array_equal(exact_vectors(loaded.vectors), exact_vectors(index.vectors))
     assert np.array_equal(np.asarray(loaded.sentence_vectors), np.asarray(index.sentence_vectors))
+    # The searcher's tables travel with the version, so a replica does not work them out again.
+    assert loaded.derived.keys() == index.derived.keys() and len(index.derived) >= 10
+    for name, value in index.derived.items():
+        if isinstance(value, np.ndarray):
+            assert np.array_equal(loaded.derived[name], value), name
+        else:
+            assert loaded.derived[name] == value, name
 
 
 def test_every_question_gets_the_same_answer_from_both_stores(
@@ -165,6 +172,21 @@ def test_a_row_changed_in_the_database_is_refused_not_served(
     with psycopg.connect(database_url) as connection:
         connection.execute("DELETE FROM rsa_qa_sentences WHERE ordinal = 0")
     with pytest.raises(IndexCorrupt, match="lost rows"):
+        load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
+
+
+def test_a_search_table_changed_in_the_database_is_refused(
+    index: LoadedIndex, embedder: Embedder, database_url: str
+) -> None:
+    from rsa_qa.store.database import publish
+
+    publish(index, database_url)
+    with psycopg.connect(database_url) as connection:
+        connection.execute(
+            "UPDATE rsa_qa_version_files SET content = overlay(content PLACING '\\x00'::bytea FROM 200) "
+            "WHERE name = 'search.lexical.weights.npy'"
+        )
+    with pytest.raises(IndexCorrupt, match="search.lexical.weights.npy fails its checksum"):
         load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
 
 

@@ -22,6 +22,7 @@ rows, checked on every load: a damaged row is refused, never served.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,6 +81,13 @@ CREATE TABLE IF NOT EXISTS rsa_qa_versions (
     manifest jsonb NOT NULL,
     parts text[] NOT NULL,
     published_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS rsa_qa_version_files (
+    version text NOT NULL REFERENCES rsa_qa_versions (version) ON DELETE CASCADE,
+    name text NOT NULL,
+    content bytea NOT NULL,
+    sha256 text NOT NULL,
+    PRIMARY KEY (version, name)
 );
 CREATE TABLE IF NOT EXISTS rsa_qa_current (
     one boolean PRIMARY KEY DEFAULT true CHECK (one),
@@ -183,11 +191,13 @@ def publish(
         missing = [part for part in parts if part.key not in present]
         for part in missing:
             _write_part(connection, part)
-        connection.execute(
+        inserted = connection.execute(
             "INSERT INTO rsa_qa_versions (version, manifest, parts) VALUES (%s, %s, %s) "
-            "ON CONFLICT (version) DO NOTHING",
+            "ON CONFLICT (version) DO NOTHING RETURNING version",
             [index.version, Jsonb(manifest), [part.key for part in parts]],
-        )
+        ).fetchone()
+        if inserted is not None:
+            _write_derived(connection, index)
         connection.execute(
             "INSERT INTO rsa_qa_current (one, version) VALUES (true, %s) "
             "ON CONFLICT (one) DO UPDATE SET version = excluded.version",
@@ -308,6 +318,37 @@ def _write_part(connection: Any, part: _Part) -> None:
             copy.write_row((part.key, ordinal, passage, begin, end, vector))
 
 
+def _write_derived(connection: Any, index: LoadedIndex) -> None:
+    """What the build worked out for the searcher (its search.* files), so that a replica
+    reads the tables rather than working them out again from every passage."""
+    for name, value in index.derived.items():
+        if isinstance(value, np.ndarray):
+            buffer = io.BytesIO()
+            np.save(buffer, np.ascontiguousarray(value), allow_pickle=False)
+            content = buffer.getvalue()
+        else:
+            content = json.dumps(value, ensure_ascii=False).encode()
+        connection.execute(
+            "INSERT INTO rsa_qa_version_files (version, name, content, sha256) VALUES (%s, %s, %s, %s)",
+            [index.version, name, content, hashlib.sha256(content).hexdigest()],
+        )
+
+
+def _read_derived(connection: Any, version: str) -> dict[str, Any]:
+    derived: dict[str, Any] = {}
+    for name, content, checksum in connection.execute(
+        "SELECT name, content, sha256 FROM rsa_qa_version_files WHERE version = %s ORDER BY name", [version]
+    ):
+        data = bytes(content)
+        if hashlib.sha256(data).hexdigest() != checksum:
+            raise IndexCorrupt(f"database version {version}, {name} fails its checksum: {REBUILD_HINT}")
+        if str(name).endswith(".npy"):
+            derived[str(name)] = np.load(io.BytesIO(data), allow_pickle=False)
+        else:
+            derived[str(name)] = json.loads(data)
+    return derived
+
+
 def _stored_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     # File checksums describe the directory the version was built in, not these rows.
     return {key: value for key, value in manifest.items() if key != "files"}
@@ -377,7 +418,9 @@ def load_from_database(
         check_compatible(manifest, embedder_fingerprint, chunking, backend)
         dimension = int(manifest["model"]["dimension"])
         parts = [_read_part(connection, key, version, dimension) for key in part_keys]
+        derived = _read_derived(connection, version)
     index = _assemble(version, manifest, parts, ann)
+    index.derived = derived
     check_consistent(index)
     index.stale = corpus_changes(manifest, corpus_dir)
     return index
