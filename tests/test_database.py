@@ -286,3 +286,58 @@ def test_the_command_line_publishes_and_answers_from_the_database(tmp_path: Path
     answer = json.loads(asked.stdout)
     assert answer["results"][0]["section"]["number"] == "3.2"
     assert answer["index_version"] == current_version(database_url)
+
+
+def test_a_replica_asks_pgvector_for_the_nearest_passages_and_recall_holds(
+    tmp_path: Path, index: LoadedIndex, embedder: Embedder, database_url: str
+) -> None:
+    from bench_scale import PassageMaker
+    from bench_start import write_index
+
+    from rsa_qa.search.searcher import Searcher
+    from rsa_qa.store.database import publish
+    from rsa_qa.store.load import load_index
+
+    written = tmp_path / "synthetic"
+    write_index(written, index, PassageMaker(index, seed=11), 3_000, embedder)
+    on_disk = load_index(written)
+    publish(on_disk, database_url)
+    loaded = load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
+    assert loaded.nearest is not None
+    exact = exact_vectors(on_disk.vectors)
+    questions = [json.loads(line)["question"] for line in (EVAL / "dev.jsonl").read_text().splitlines()]
+    vectors = embedder.encode(questions)
+    found = 0
+    for vector in vectors:
+        best = set(np.argsort(-(exact @ vector))[:10].tolist())
+        found += len(best & set(loaded.nearest(vector, 10).tolist()))
+    assert found / (10 * len(vectors)) >= 0.95, "recall@10 of pgvector's HNSW against exact"
+    # The whole search, candidates from the database, against candidates from the exact index.
+    from_database, from_disk = Searcher(loaded, embedder), Searcher(on_disk, embedder)
+    same = sum(
+        run_query(from_database, QueryRequest(query=q)).results[0].id
+        == run_query(from_disk, QueryRequest(query=q)).results[0].id
+        for q in questions
+    )
+    assert same >= 0.9 * len(questions)
+
+
+def test_a_replica_whose_database_fails_mid_query_answers_from_its_own_copy(
+    tmp_path: Path, index: LoadedIndex, embedder: Embedder, database_url: str
+) -> None:
+    from bench_scale import PassageMaker
+    from bench_start import write_index
+
+    from rsa_qa.search.searcher import Searcher
+    from rsa_qa.store.database import NearestInDatabase, publish
+    from rsa_qa.store.load import load_index
+
+    written = tmp_path / "synthetic"
+    write_index(written, index, PassageMaker(index, seed=12), 500, embedder)
+    publish(load_index(written), database_url)
+    loaded = load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
+    question = "What daily IVIG dose did Carp give?"
+    before = run_query(Searcher(loaded, embedder), QueryRequest(query=question))
+    loaded.nearest = NearestInDatabase("postgresql://nobody@127.0.0.1:1/gone", [("x", 0)], 384, 40)
+    after = run_query(Searcher(loaded, embedder), QueryRequest(query=question))
+    assert after.results and after.results[0].section == before.results[0].section

@@ -12,13 +12,14 @@ corpus answers the question at all; the highlight model picks the sentences that
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from rsa_qa.errors import UnknownFilter
+from rsa_qa.errors import RsaQaError, UnknownFilter
 from rsa_qa.pipeline.chunk import Passage
 from rsa_qa.pipeline.embed import Embedder
 from rsa_qa.search.features import (
@@ -35,6 +36,7 @@ from rsa_qa.store.load import LoadedIndex
 from rsa_qa.store.vector_index import exact_vectors
 from rsa_qa.text import normalise, search_terms
 
+log = logging.getLogger(__name__)
 MAX_HIGHLIGHTS = 2
 # Pseudo-relevance feedback: the question vector plus this much of the mean of its best passages.
 FEEDBACK_PASSAGES = 3
@@ -374,11 +376,23 @@ class Searcher:
     def _candidate_rows(self, vector: np.ndarray, ids: list[int]) -> np.ndarray:
         """The passages nearest the question by the vector index, and those BM25 ranks best."""
         count = min(self.candidates, len(self.passages))
-        _, nearest = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), count)
+        nearest = self._nearest(vector, count)
         lexical = self.lexical.candidates(ids, count, self.lexical_budget)
-        rows = np.sort(np.concatenate((nearest[0][nearest[0] >= 0], lexical)))
+        rows = np.sort(np.concatenate((nearest[nearest >= 0], lexical)))
         distinct: np.ndarray = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
         return distinct  # np.union1d does the same, several times slower on a few hundred rows
+
+    def _nearest(self, vector: np.ndarray, count: int) -> np.ndarray:
+        """The passages nearest the question: from the index's own source when it has one
+        (pgvector), else from its vector index; and from the vector index when the source fails."""
+        if self.index.nearest is not None:
+            try:
+                return self.index.nearest(vector, count)
+            except RsaQaError as exc:
+                log.warning("nearest passages from the index itself (%s)", exc)
+        _, nearest = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), count)
+        rows: np.ndarray = nearest[0]
+        return rows
 
     def _sentences_of(self, rows: np.ndarray) -> np.ndarray:
         """The sentence rows of the given passages, passage by passage."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -191,6 +192,8 @@ def publish(
         missing = [part for part in parts if part.key not in present]
         for part in missing:
             _write_part(connection, part)
+        if missing:
+            _ensure_vector_index(connection, int(manifest["model"]["dimension"]))
         inserted = connection.execute(
             "INSERT INTO rsa_qa_versions (version, manifest, parts) VALUES (%s, %s, %s) "
             "ON CONFLICT (version) DO NOTHING RETURNING version",
@@ -318,6 +321,88 @@ def _write_part(connection: Any, part: _Part) -> None:
             copy.write_row((part.key, ordinal, passage, begin, end, vector))
 
 
+def _vector_index_name(dimension: int) -> str:
+    return f"rsa_qa_passages_hnsw_{dimension}"
+
+
+def _ensure_vector_index(connection: Any, dimension: int) -> None:
+    """pgvector's HNSW index over every passage vector of this dimension: what a replica asks
+    for a question's nearest passages. Built once; later documents are added to it as they
+    are written. The column has no fixed dimension, so the index is on a cast to one."""
+    connection.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    connection.execute(
+        f"CREATE INDEX IF NOT EXISTS {_vector_index_name(dimension)} ON rsa_qa_passages "
+        f"USING hnsw ((embedding::vector({dimension})) vector_ip_ops) WITH (m = 16, ef_construction = 64)"
+    )
+
+
+class NearestInDatabase:
+    """A question's nearest passages of one loaded version, from pgvector's HNSW index.
+
+    The index covers every version's passages; the version's parts are a filter, so the scan
+    is iterative (hnsw.iterative_scan) and returns as many as asked however few the version
+    holds of the whole. One connection per thread, opened on first use.
+    """
+
+    def __init__(self, url: str, parts: list[tuple[str, int]], dimension: int, ef_search: int) -> None:
+        self._url = url
+        self._keys = [key for key, _ in parts]
+        self._offset = dict(parts)
+        self._dimension = dimension
+        self._ef_search = max(ef_search, 1)
+        self._local = threading.local()
+        self._opened: list[Any] = []  # every thread's connection, closed with this object
+        self._opened_lock = threading.Lock()
+        cast = f"vector({dimension})"
+        self._sql = (
+            "SELECT part, ordinal FROM rsa_qa_passages WHERE part = ANY(%s) "
+            f"ORDER BY embedding::{cast} <#> %s::{cast} LIMIT %s"
+        )
+
+    def __call__(self, vector: np.ndarray, count: int) -> np.ndarray:
+        import psycopg
+        from pgvector import Vector
+
+        question = Vector(np.asarray(vector, dtype=np.float32))
+        try:
+            found = self._connection().execute(self._sql, [self._keys, question, count]).fetchall()
+        except psycopg.Error as exc:
+            broken = self._local.__dict__.pop("connection", None)
+            if broken is not None:
+                broken.close()
+            raise DatabaseError(f"the database at {redact(self._url)} failed: {_reason(exc)}") from exc
+        return np.array([self._offset[part] + ordinal for part, ordinal in found], dtype=np.int64)
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            import psycopg
+            from pgvector.psycopg import register_vector
+
+            try:
+                connection = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+            except psycopg.Error as exc:
+                raise DatabaseError(
+                    f"cannot connect to the database at {redact(self._url)}: {_reason(exc)}"
+                ) from exc
+            register_vector(connection)
+            connection.execute(f"SET hnsw.ef_search = {min(self._ef_search, 1000)}")
+            connection.execute("SET hnsw.iterative_scan = relaxed_order")
+            self._local.connection = connection
+            with self._opened_lock:
+                self._opened.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+
+    # A reload drops the old index, and with it this object: its connections go too.
+    __del__ = close
+
+
 def _write_derived(connection: Any, index: LoadedIndex) -> None:
     """What the build worked out for the searcher (its search.* files), so that a replica
     reads the tables rather than working them out again from every passage."""
@@ -421,6 +506,13 @@ def load_from_database(
         derived = _read_derived(connection, version)
     index = _assemble(version, manifest, parts, ann)
     index.derived = derived
+    offsets = np.cumsum([0] + [len(part.passages) for part in parts[:-1]]).tolist() if parts else []
+    index.nearest = NearestInDatabase(
+        url,
+        [(part.key, int(offset)) for part, offset in zip(parts, offsets, strict=True)],
+        dimension,
+        ann.ef_search,
+    )
     check_consistent(index)
     index.stale = corpus_changes(manifest, corpus_dir)
     return index
@@ -502,7 +594,9 @@ def _assemble(version: str, manifest: dict[str, Any], parts: list[_Part], ann: A
     )
     if vectors.shape[1:] != (dimension,) or sentence_vectors.shape[1:] != (dimension,):
         raise IndexCorrupt(f"database version {version} holds vectors of another dimension: {REBUILD_HINT}")
-    kind = str(manifest.get("vector_index", {}).get("kind") or ann.kind_for(len(vectors)))
+    # Exact: the database answers the nearest-passage queries (NearestInDatabase); this copy
+    # gives the searcher the passages' vectors, and answers when the database cannot.
+    kind = "flat"
     documents = {part.doc_id: document_from_record(part.document) for part in parts}
     return LoadedIndex(
         Path(f"postgresql-version-{version}"),

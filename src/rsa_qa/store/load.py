@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import mmap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +53,9 @@ class LoadedIndex:
     # What a build worked out for the searcher (search/tables.py), by file name: arrays
     # memory-mapped, JSON parsed. Empty for an index assembled in memory.
     derived: dict[str, Any] = field(default_factory=dict)
+    # Where the searcher asks for a question's nearest passages, when not `vectors`: (unit
+    # question vector, how many) -> passage rows. The database store's asks pgvector.
+    nearest: Callable[[np.ndarray, int], np.ndarray] | None = None
 
     @property
     def model_file(self) -> Path | None:
