@@ -116,6 +116,7 @@ bench-scale: install
 	$(BIN)/rsa-qa index --if-stale
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_start.py
+	$(BIN)/python benchmarks/bench_database.py
 
 # The README's example is the service's real answer; tests/test_readme.py fails when it is stale.
 readme: install
