@@ -26,7 +26,7 @@ import faiss
 import numpy as np
 import psycopg
 from bench import machine
-from bench_scale import PassageMaker, _questions
+from bench_scale import PassageMaker, eval_questions
 from bench_start import write_index
 from embedded_postgres import embedded_postgres
 
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ann = ann_settings(settings)
     embedder = load_embedder(settings)
     article = open_index(settings, embedder)
-    questions = _questions(Path("eval"))[: args.queries]
+    questions = eval_questions(Path("eval"))[: args.queries]
     vectors = embedder.encode([normalise(q) for q in questions]).astype(np.float32)
     report: dict[str, Any] = {"machine": machine(), "sizes": {}}
     root = args.keep or Path(tempfile.mkdtemp(prefix="rsa-qa-database-"))

@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedder = load_embedder(settings, threads=cores)  # index-time embedding uses every core
     article = open_index(settings, embedder)
     maker = PassageMaker(article, seed=7)
-    questions = _questions(Path("eval"))[: args.queries]
+    questions = eval_questions(Path("eval"))[: args.queries]
     query_vectors = embedder.encode([normalise(q) for q in questions])
     report: dict[str, Any] = {"machine": machine(), "settings": dataclasses.asdict(ann), "sizes": {}}
     report["embedding"] = _embedding_sample(embedder, maker)
@@ -141,7 +141,7 @@ def goal(report: dict[str, Any], ann: AnnSettings) -> dict[str, Any]:
     }
 
 
-def _questions(eval_dir: Path) -> list[str]:
+def eval_questions(eval_dir: Path) -> list[str]:
     return [
         json.loads(line)["question"]
         for path in sorted(eval_dir.glob("*.jsonl"))
