@@ -45,7 +45,7 @@ def embedded_postgres() -> Iterator[str]:
         )
         options = (
             f"-p {port} -h 127.0.0.1 -k {home} -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c maintenance_work_mem=512MB"
+            "-c full_page_writes=off -c maintenance_work_mem=2GB -c max_parallel_maintenance_workers=2"
         )
         _run(
             [bindir / "pg_ctl", "-D", pgdata, "-l", home / "log", "-w", "-t", "60", "-o", options, "start"],

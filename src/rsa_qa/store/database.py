@@ -328,8 +328,9 @@ def _vector_index_name(dimension: int) -> str:
 def _ensure_vector_index(connection: Any, dimension: int) -> None:
     """pgvector's HNSW index over every passage vector of this dimension: what a replica asks
     for a question's nearest passages. Built once; later documents are added to it as they
-    are written. The column has no fixed dimension, so the index is on a cast to one."""
-    connection.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    are written. The column has no fixed dimension, so the index is on a cast to one. It
+    builds fast while the graph fits in the server's maintenance_work_mem (about 1.7 KB a
+    passage); that setting is the operator's."""
     connection.execute(
         f"CREATE INDEX IF NOT EXISTS {_vector_index_name(dimension)} ON rsa_qa_passages "
         f"USING hnsw ((embedding::vector({dimension})) vector_ip_ops) WITH (m = 16, ef_construction = 64)"
