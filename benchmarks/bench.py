@@ -181,7 +181,7 @@ def server_figures(
     try:
         ready_s = _wait_ready(args.port, server, timeout=60)
         figures: dict[str, Any] = {"ready_s": round(ready_s - started, 3)}
-        figures["rss_after_start_mb"] = _rss_mb(server.pid)
+        figures["rss_after_start_mb"] = process_rss_mb(server.pid)
         asyncio.run(_warm(args.port, _take(questions, 20)))
         figures["sequential"], figures["naive_alongside"] = asyncio.run(
             _sequential(args.port, questions, args.questions, naive)
@@ -190,8 +190,8 @@ def server_figures(
             str(n): asyncio.run(_load(args.port, questions, n, args.seconds, args.max_requests))
             for n in CONNECTIONS
         }
-        figures["rss_after_load_mb"] = _rss_mb(server.pid)
-        figures["rss_peak_mb"] = _rss_mb(server.pid, "VmHWM")
+        figures["rss_after_load_mb"] = process_rss_mb(server.pid)
+        figures["rss_peak_mb"] = process_rss_mb(server.pid, "VmHWM")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -218,7 +218,7 @@ def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float) -> f
     raise SystemExit(f"the server was not ready within {timeout:.0f}s; see benchmarks/results/server.log")
 
 
-def _rss_mb(pid: int, field: str = "VmRSS") -> float:
+def process_rss_mb(pid: int, field: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return round(int(line.split()[1]) / 1024, 1)

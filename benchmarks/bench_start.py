@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench import machine
+from bench import machine, process_rss_mb
 from bench_scale import PassageMaker
+from embedded_postgres import free_port
 
 from rsa_qa.config import Settings
 from rsa_qa.search.tables import derive
@@ -102,7 +102,7 @@ def write_index(index_dir: Path, article: Any, maker: PassageMaker, size: int, e
 
 
 def measure_start(index_dir: Path) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RSA_QA_")}
     env |= {"RSA_QA_INDEX_DIR": str(index_dir), "RSA_QA_PORT": str(port)}
     rsa_qa = str(Path(sys.executable).with_name("rsa-qa"))
@@ -111,7 +111,7 @@ def measure_start(index_dir: Path) -> dict[str, Any]:
     server = subprocess.Popen([rsa_qa, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         ready_s = _wait_ready(port, server, started, log)
-        rss_mb = _rss_mb(server.pid, "VmRSS")
+        rss_mb = process_rss_mb(server.pid)
         answers = [_ask(port, q) for q in QUESTIONS]
         version = index_dir / "current"
         vectors_mb = (
@@ -120,7 +120,7 @@ def measure_start(index_dir: Path) -> dict[str, Any]:
         return {
             "ready_s": round(ready_s, 1),
             "rss_at_ready_mb": round(rss_mb),
-            "peak_rss_mb": round(_rss_mb(server.pid, "VmHWM")),
+            "peak_rss_mb": round(process_rss_mb(server.pid, "VmHWM")),
             "vectors_on_disk_mb": round(vectors_mb),
             "rss_vs_vectors": round(rss_mb / vectors_mb, 2),
             "answered": all(a["results"] for a in answers),
@@ -155,19 +155,6 @@ def _ask(port: int, question: str) -> dict[str, Any]:
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         return dict(json.loads(response.read()))
-
-
-def _rss_mb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def goal(report: dict[str, Any]) -> dict[str, Any]:

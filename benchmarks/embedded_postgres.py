@@ -37,7 +37,7 @@ def embedded_postgres() -> Iterator[str]:
     bindir = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
     home = Path(tempfile.mkdtemp(prefix="rsa-qa-pg-"))
     run_as = _unprivileged(home)
-    pgdata, port = home / "pgdata", _free_port()
+    pgdata, port = home / "pgdata", free_port()
     try:
         _run(
             [bindir / "initdb", "-D", pgdata, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
@@ -81,7 +81,7 @@ def _run(command: list[Any], run_as: dict[str, Any]) -> None:
         raise RuntimeError(f"{Path(command[0]).name} failed: {done.stderr.strip() or done.stdout.strip()}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
