@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,22 +117,32 @@ def hash_embedder() -> HashEmbedder:
     return HashEmbedder()
 
 
-@pytest.fixture(scope="session")
-def live_url(settings: Settings, searcher: Searcher) -> Iterator[str]:
-    """The real app served by uvicorn on 127.0.0.1, for clients that need a socket."""
-    app = create_app(settings, Service(settings, searcher=searcher, not_ready_reason=None))
+@contextmanager
+def serving(app: Any, settings: Settings) -> Iterator[str]:
+    """The app on uvicorn as `rsa-qa serve` runs it (its limits from settings), on a free port of
+    127.0.0.1 in a thread; its URL for as long as the block runs."""
     server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.run, name="test-server", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_url(settings: Settings, searcher: Searcher) -> Iterator[str]:
+    """The real app served by uvicorn on 127.0.0.1, for clients that need a socket."""
+    with serving(
+        create_app(settings, Service(settings, searcher=searcher, not_ready_reason=None)), settings
+    ) as url:
+        yield url
 
 
 def assert_error_shape(response: Any, status: int, code: str) -> None:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,13 @@ import httpx
 import numpy as np
 import psycopg
 import pytest
-import uvicorn
 from embedded_postgres import embedded_postgres
 
-from conftest import ARTICLE, EVAL
+from conftest import ARTICLE, EVAL, serving
 from rsa_qa.answers import run_query
 from rsa_qa.config import Settings
 from rsa_qa.errors import IndexCorrupt, IndexNotFound
 from rsa_qa.http.app import create_app
-from rsa_qa.http.server import server_config
 from rsa_qa.pipeline.embed import Embedder
 from rsa_qa.schemas import QueryRequest
 from rsa_qa.service import Service, build_index, open_searcher
@@ -200,19 +199,6 @@ def test_an_empty_or_unreachable_database_says_what_to_do(embedder: Embedder, da
     assert redact(unreachable) == "postgresql://reader:***@127.0.0.1:1/nothing"
 
 
-def serve(app: Any) -> Iterator[str]:
-    server = uvicorn.Server(server_config(app, Settings(), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "a replica did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 def test_two_replicas_on_one_database_pick_up_a_new_article_without_failing_a_request(
     tmp_path: Path, settings: Settings, embedder: Embedder, database_url: str
 ) -> None:
@@ -220,8 +206,11 @@ def test_two_replicas_on_one_database_pick_up_a_new_article_without_failing_a_re
     builder = with_database(settings, database_url, corpus_dir=corpus, index_dir=tmp_path / "index")
     first = build_index(builder, embedder, progress=lambda _: None).index.version
     replica = with_database(settings, database_url, index_dir=tmp_path / "unused", database_poll_s=0.2)
-    servers = [serve(create_app(replica, Service(replica, embedder=embedder))) for _ in range(2)]
-    urls = [next(server) for server in servers]
+    replicas = ExitStack()
+    urls = [
+        replicas.enter_context(serving(create_app(replica, Service(replica, embedder=embedder)), replica))
+        for _ in range(2)
+    ]
     new_doc = SYNTHETIC.stem
     answers: list[tuple[int, str, float, dict[str, Any]]] = []
     stop = threading.Event()
@@ -251,8 +240,7 @@ def test_two_replicas_on_one_database_pick_up_a_new_article_without_failing_a_re
             stop.set()
     finally:
         stop.set()
-        for server in servers:
-            next(server, None)
+        replicas.close()
 
     assert answers and all(status == 200 for _, status, _, _ in answers), "no request failed"
     assert {a["index_version"] for *_, a in answers} == {first, second}

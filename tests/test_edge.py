@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
+from conftest import serving
 from rsa_qa.config import Settings
 from rsa_qa.http.app import create_app
-from rsa_qa.http.server import server_config
 from rsa_qa.search.searcher import Searcher
 from rsa_qa.service import Service
 
@@ -40,16 +38,8 @@ LIMITS = {
 def edge(settings: Settings, searcher: Searcher) -> Iterator[tuple[str, int]]:
     limited = settings.model_copy(update=LIMITS)
     app = create_app(limited, Service(limited, searcher=searcher, not_ready_reason=None))
-    server = uvicorn.Server(server_config(app, limited, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="edge-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the edge server did not start"
-        time.sleep(0.05)
-    yield "127.0.0.1", server.servers[0].sockets[0].getsockname()[1]
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, limited) as url:
+        yield "127.0.0.1", int(url.rsplit(":", 1)[1])
 
 
 def exchange(address: tuple[str, int], *parts: bytes, pause: float = 0.0) -> Answer:

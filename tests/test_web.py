@@ -9,18 +9,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
-from conftest import ARTICLE
+from conftest import ARTICLE, serving
 from rsa_qa.config import Settings
 from rsa_qa.http.app import create_app
 from rsa_qa.pipeline.embed import Embedder
@@ -76,21 +72,6 @@ def page(browser: Browser, live_url: str) -> Iterator[Page]:
     assert errors == [], f"the page raised: {errors}"
 
 
-def serve(app: FastAPI) -> Iterator[str]:
-    """The app on uvicorn at 127.0.0.1 on a free port, for as long as the generator runs."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="library-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def library_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
     """The real app over a library of two articles: the review and a synthetic one (test data)."""
@@ -102,7 +83,8 @@ def library_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
     settings = Settings(corpus_dir=corpus, index_dir=root / "index")
     index = build_index(settings, embedder, progress=lambda _: None).index
     service = Service(settings, searcher=Searcher(index, embedder), not_ready_reason=None)
-    yield from serve(create_app(settings, service))
+    with serving(create_app(settings, service), settings) as url:
+        yield url
 
 
 def ask(page: Page, question: str) -> None:
