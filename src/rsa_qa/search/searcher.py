@@ -135,7 +135,7 @@ class Searcher:
         # publisher in Vienna does not make a question about France or Vienna answerable.
         self.body_frequency = tables.body_frequency
         self.body_passages = tables.body_passages
-        self._section_vectors, self._section_owner = tables.section_vectors, tables.section_owner
+        self._section_vectors, self._section_owner = tables.section_vectors, tables.table.section_owner
         self._section_keys = tables.section_keys
         self._citing = tables.citing
         self._sentence_terms: dict[int, frozenset[str]] = {}  # filled as sentences are highlighted

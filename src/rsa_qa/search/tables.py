@@ -42,9 +42,8 @@ class SearchTables:
     # list, or the citations a passage is indexed with), and how many body passages there are.
     body_frequency: dict[str, int]
     body_passages: int
-    # One unit mean vector per section and each passage's section among them.
+    # One unit mean vector per section; table.section_owner gives each passage's among them.
     section_vectors: np.ndarray
-    section_owner: np.ndarray
     section_keys: list[tuple[str, str]]  # (document, section key) of each of section_vectors' rows
     doc_of: np.ndarray  # each passage's document, numbered in the order of index.documents
     section_of: np.ndarray  # each passage's place in section_names
@@ -75,9 +74,9 @@ class SearchTables:
         body_frequency = _passage_frequency(
             own for own, body in zip(own_terms, table.body, strict=True) if body
         )
-        section_keys = [(p.doc_id, p.section.key) for p in passages]
-        section_number = {key: i for i, key in enumerate(dict.fromkeys(section_keys))}
-        owner = np.array([section_number[k] for k in section_keys], dtype=np.int64)
+        # In the order PassageTable numbers them: table.section_owner indexes this list.
+        section_keys = list(dict.fromkeys((p.doc_id, p.section.key) for p in passages))
+        owner = table.section_owner
         doc_number = {doc_id: i for i, doc_id in enumerate(index.documents)}
         names = list({(p.section.number, p.section.key): None for p in passages})
         name_number = {name: i for i, name in enumerate(names)}
@@ -94,9 +93,8 @@ class SearchTables:
             table=table,
             body_frequency=body_frequency,
             body_passages=int(table.body.sum()),
-            section_vectors=_section_means(exact_vectors(index.vectors), owner, len(section_number)),
-            section_owner=owner,
-            section_keys=list(section_number),
+            section_vectors=_section_means(exact_vectors(index.vectors), owner, len(section_keys)),
+            section_keys=section_keys,
             doc_of=np.array([doc_number[p.doc_id] for p in passages], dtype=np.int32),
             section_of=np.array(
                 [name_number[(p.section.number, p.section.key)] for p in passages], dtype=np.int32
@@ -114,7 +112,7 @@ class SearchTables:
         files |= {f"{PREFIX}kinds.{name}.npy": getattr(self.table, name) for name in PassageTable.ARRAYS}
         files |= {
             f"{PREFIX}section_vectors.npy": self.section_vectors,
-            f"{PREFIX}section_owner.npy": self.section_owner,
+            f"{PREFIX}section_owner.npy": self.table.section_owner,
             f"{PREFIX}doc_of.npy": self.doc_of,
             f"{PREFIX}section_of.npy": self.section_of,
             f"{PREFIX}id_rank.npy": self.id_rank,
@@ -148,7 +146,6 @@ class SearchTables:
             body_frequency=dict(small["body_frequency"]),
             body_passages=int(small["body_passages"]),
             section_vectors=files[f"{PREFIX}section_vectors.npy"],
-            section_owner=owner,
             section_keys=[(doc_id, key) for doc_id, key in small["section_keys"]],
             doc_of=files[f"{PREFIX}doc_of.npy"],
             section_of=files[f"{PREFIX}section_of.npy"],
