@@ -276,20 +276,28 @@ def test_the_command_line_publishes_and_answers_from_the_database(tmp_path: Path
     assert answer["index_version"] == current_version(database_url)
 
 
-def test_a_replica_asks_pgvector_for_the_nearest_passages_and_recall_holds(
-    tmp_path: Path, index: LoadedIndex, embedder: Embedder, database_url: str
-) -> None:
+def published_synthetic(
+    directory: Path, article: LoadedIndex, embedder: Embedder, url: str, size: int, seed: int
+) -> LoadedIndex:
+    """bench-scale's synthetic passages, written as an index directory and published to url."""
     from bench_scale import PassageMaker
     from bench_start import write_index
 
-    from rsa_qa.search.searcher import Searcher
     from rsa_qa.store.database import publish
     from rsa_qa.store.load import load_index
 
-    written = tmp_path / "synthetic"
-    write_index(written, index, PassageMaker(index, seed=11), 3_000, embedder)
-    on_disk = load_index(written)
-    publish(on_disk, database_url)
+    write_index(directory, article, PassageMaker(article, seed=seed), size, embedder)
+    on_disk = load_index(directory)
+    publish(on_disk, url)
+    return on_disk
+
+
+def test_a_replica_asks_pgvector_for_the_nearest_passages_and_recall_holds(
+    tmp_path: Path, index: LoadedIndex, embedder: Embedder, database_url: str
+) -> None:
+    from rsa_qa.search.searcher import Searcher
+
+    on_disk = published_synthetic(tmp_path / "synthetic", index, embedder, database_url, 3_000, seed=11)
     assert load_from_database(database_url, AnnSettings()).nearest is None, "small: the exact copy"
     # As at 50,000 passages and more, where the database answers the nearest passages.
     loaded = load_from_database(database_url, AnnSettings(min_passages=1_000), None, embedder.fingerprint())
@@ -315,16 +323,10 @@ def test_a_replica_asks_pgvector_for_the_nearest_passages_and_recall_holds(
 def test_a_replica_whose_database_fails_mid_query_answers_from_its_own_copy(
     tmp_path: Path, index: LoadedIndex, embedder: Embedder, database_url: str
 ) -> None:
-    from bench_scale import PassageMaker
-    from bench_start import write_index
-
     from rsa_qa.search.searcher import Searcher
-    from rsa_qa.store.database import NearestInDatabase, publish
-    from rsa_qa.store.load import load_index
+    from rsa_qa.store.database import NearestInDatabase
 
-    written = tmp_path / "synthetic"
-    write_index(written, index, PassageMaker(index, seed=12), 500, embedder)
-    publish(load_index(written), database_url)
+    published_synthetic(tmp_path / "synthetic", index, embedder, database_url, 500, seed=12)
     loaded = load_from_database(database_url, AnnSettings(min_passages=100), None, embedder.fingerprint())
     question = "What daily IVIG dose did Carp give?"
     before = run_query(Searcher(loaded, embedder), QueryRequest(query=question))
