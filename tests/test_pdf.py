@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from fpdf import FPDF
 
 from conftest import ARTICLE
 from pdfgen import FONT, RUNNING_HEADER, article_to_pdf, lines_to_pdf
@@ -62,3 +64,49 @@ def test_unreadable_pdf_is_a_corpus_error(tmp_path: Path) -> None:
     broken.write_bytes(b"%PDF-1.4 not really")
     with pytest.raises(CorpusError, match="broken.pdf"):
         pdf_to_text(broken)
+
+
+def _title_page(target: Path, names: list[str], name_gap: float, headings: list[str]) -> Path:
+    """A title, authors set side by side `name_gap` mm apart, and headings centred in body type."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=16)
+    pdf.cell(0, 10, "Structural Change in Linear Models", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=11)
+    pdf.ln(4)
+    x = pdf.l_margin
+    for name in names:
+        pdf.set_x(x)
+        pdf.cell(pdf.get_string_width(name), 6, name)
+        x += pdf.get_string_width(name) + name_gap
+    pdf.ln(14)
+    paragraph = "The test statistic is computed from the residuals of the fitted model and compared " * 3
+    for heading in headings:
+        pdf.cell(0, 6, heading, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+        pdf.multi_cell(0, 6, paragraph)
+        pdf.ln(6)
+    pdf.output(str(target))
+    return target
+
+
+def test_names_set_side_by_side_are_told_apart_and_centred_headings_found(tmp_path: Path) -> None:
+    names = ["Achim Zeileis", "Friedrich Leisch", "Kurt Hornik", "Christian Kleiber"]
+    headings = ["Introduction", "1. The model", "2. Generalized fluctuation tests"]
+    text = pdf_to_text(_title_page(tmp_path / "names.pdf", names, name_gap=8, headings=headings))
+    front = yaml.safe_load(text.split("---")[1])
+    assert front["authors"] == names
+    assert [line for line in text.splitlines() if line.startswith("## ")] == [
+        "## Introduction",
+        "## 1 The model",
+        "## 2 Generalized fluctuation tests",
+    ]
+
+
+def test_names_joined_by_a_serial_and_in_capitals_are_each_an_author(tmp_path: Path) -> None:
+    names = ["TORSTEN HOTHORN, FRANK BRETZ, AND ALAN GENZ"]
+    text = pdf_to_text(
+        _title_page(tmp_path / "caps.pdf", names, name_gap=0, headings=["Introduction", "Details"])
+    )
+    assert yaml.safe_load(text.split("---")[1])["authors"] == ["Torsten Hothorn", "Frank Bretz", "Alan Genz"]

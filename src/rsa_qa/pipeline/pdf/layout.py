@@ -10,6 +10,7 @@ divide it into bands, each read left column first.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -31,6 +32,9 @@ GAP_SPLITS = 2.0
 GUTTER_WIDTH = 6
 # Characters this far apart (in font sizes) are separate words.
 GAP_SPACES = 0.18
+# A gap of this many ems is no word space, even in a justified line (those stretch to ~0.6).
+CELL_GAP = 0.8
+_CELL_BREAK = "\t"
 MONO_GAP_SPACES = 0.5
 # A word space is at least this many times a line's median gap between letters.
 TRACKED = 2.2
@@ -62,6 +66,9 @@ class Line:
     text: str
     bold_start: int = 0  # how many leading characters are bold (a run-in heading)
     fill: float = 0.0  # its width as a share of a full line of its column
+    # Its text cut where a gap is wider than a word space can stretch ("Achim Zeileis    Kurt
+    # Hornik"): names set side by side on one line of a title page.
+    cells: tuple[str, ...] = ()
 
     @property
     def height(self) -> float:
@@ -124,7 +131,7 @@ def remove_running_lines(pages: list[PageLines]) -> list[PageLines]:
     shapes: dict[int, Counter[str]] = {0: Counter(), 1: Counter()}
     pages_of_parity = Counter(p.number % 2 for p in pages)
     for page in pages:
-        shapes[page.number % 2].update({_shape(line.text) for line in _margin_lines(page)})
+        shapes[page.number % 2].update({_shape(line.text) for line in _margin_lines(page, page is pages[0])})
     everywhere = shapes[0] + shapes[1]
     kept = []
     for page in pages:
@@ -135,7 +142,7 @@ def remove_running_lines(pages: list[PageLines]) -> list[PageLines]:
             for shape, count in shapes[page.number % 2].items()
             if count >= 2 and count >= RECURRING * pages_of_parity[page.number % 2]
         } | {shape for shape, count in everywhere.items() if count >= 2 and count >= RECURRING * len(pages)}
-        margin = {id(line) for line in _margin_lines(page)}
+        margin = {id(line) for line in _margin_lines(page, page is pages[0])}
         lines = [
             line
             for line in page.lines
@@ -146,10 +153,23 @@ def remove_running_lines(pages: list[PageLines]) -> list[PageLines]:
     return kept
 
 
-def _margin_lines(page: PageLines) -> list[Line]:
+def _margin_lines(page: PageLines, first_page: bool) -> list[Line]:
+    """The lines in the page's top and bottom margin zones, and its first and last row
+    wherever they are (a page with wide margins sets its header lower than the zone); on the
+    first page, the top row is the title that running headers repeat."""
+    if not page.lines:
+        return []
     top = page.height * (1 - MARGIN_ZONE)
     bottom = page.height * MARGIN_ZONE
-    return [line for line in page.lines if not bottom < (line.top + line.bottom) / 2 < top]
+    highest = math.inf if first_page else max(line.baseline for line in page.lines)
+    lowest = min(line.baseline for line in page.lines)
+    return [
+        line
+        for line in page.lines
+        if not bottom < (line.top + line.bottom) / 2 < top
+        or abs(line.baseline - highest) < 2
+        or abs(line.baseline - lowest) < 2
+    ]
 
 
 def _shape(text: str) -> str:
@@ -239,7 +259,7 @@ def _join_numbers(runs: list[list[Glyph]]) -> list[list[Glyph]]:
 def _line(glyphs: list[Glyph], page: int) -> Line:
     letters = [g for g in glyphs if g.text.isalnum()] or [g for g in glyphs if g.text.strip()]
     size = _dominant_size(glyphs)
-    text, bold_start = _text(glyphs, size)
+    text, bold_start, cells = _text(glyphs, size)
     return Line(
         page=page,
         x0=min(g.x0 for g in glyphs),
@@ -253,12 +273,14 @@ def _line(glyphs: list[Glyph], page: int) -> Line:
         italic=sum(g.italic for g in letters) / len(letters),
         text=text,
         bold_start=bold_start,
+        cells=cells,
     )
 
 
-def _text(glyphs: list[Glyph], size: float) -> tuple[str, int]:
+def _text(glyphs: list[Glyph], size: float) -> tuple[str, int, tuple[str, ...]]:
     """The glyphs as text: spaces from the gaps, accents on their letters, ligatures spelt out,
-    superscript digits as such. Also how many leading characters are bold."""
+    superscript digits as such. Also how many leading characters are bold, and the text's
+    cells (split at gaps wider than any word space)."""
     base = _base_line(glyphs, size)
     # Letter-spaced type (tracked capitals) sets its letters apart: a word space is then
     # wider than its usual letter gap, not just wider than a fixed share of the size.
@@ -287,7 +309,9 @@ def _text(glyphs: list[Glyph], size: float) -> tuple[str, int]:
         if glyph.text in _CLOSING:
             spacing = max(spacing, CLOSING_GAP_SPACES)
         gap = glyph.x0 - previous.x1 if previous is not None else 0.0
-        if previous is not None and gap > max(spacing * max(size, 1.0), tracking) and pieces[-1] != " ":
+        if previous is not None and gap > max(CELL_GAP * max(size, 1.0), 2 * tracking):
+            pieces.append(_CELL_BREAK)
+        elif previous is not None and gap > max(spacing * max(size, 1.0), tracking) and pieces[-1] != " ":
             pieces.append(" ")
         character = glyph.text.translate(LIGATURES)
         if glyph.size < SMALL * size and glyph.baseline > base + RAISED * size:
@@ -304,8 +328,10 @@ def _text(glyphs: list[Glyph], size: float) -> tuple[str, int]:
         else:
             still_bold = False
         previous = glyph
-    text = " ".join("".join(pieces).split())
-    return text, min(bold_start, len(text))
+    joined = "".join(pieces)
+    text = " ".join(joined.split())
+    cells = tuple(" ".join(cell.split()) for cell in joined.split(_CELL_BREAK) if cell.strip())
+    return text, min(bold_start, len(text)), cells if len(cells) > 1 else ()
 
 
 def _tiny(character: str, following: str) -> str:

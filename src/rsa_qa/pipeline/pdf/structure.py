@@ -62,6 +62,12 @@ _DATE = re.compile(
 )
 _SENTENCE_END = (".", "?", "!", ":", ".)", '."', ".”", "?”")
 _SUPERSCRIPTS = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+(?:[,⁻–-]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)*")
+# A display formula set in bold or large type is no heading.
+_FORMULA = re.compile(r"[=≤≥≈∑∏∫√±]")
+_CAPTION = re.compile(r"^(?:fig(?:ure)?|table|tab|listing|algorithm|scheme|chart|exhibit)\.?\s*[\dIVX]", re.I)
+_NAME_SEPARATOR = re.compile(r",\s*(?:and\s+|&\s*)?|;\s*|\s+and\s+|\s*&\s*|\s{3,}", re.IGNORECASE)
+_LEADING_AND = re.compile(r"^(?:and|&)\s+", re.IGNORECASE)
+_INITIAL = re.compile(r"^[A-Z]\.(?:-?[A-Z]\.)*$")
 _NAME_WORD = re.compile(r"^(?:[A-Z][\w'’.-]*|van|von|der|den|de|del|della|di|da|du|le|la|y|ter|bin|al-?\w*)$")
 # What follows a reference list in journal styles: the authors' addresses.
 _AFTER_REFERENCES = re.compile(
@@ -134,12 +140,13 @@ def article(pages: Sequence[PageLines], outline: Sequence[OutlineEntry], metadat
         return Article()
     body_size = _body_size(lines)
     edges = _Edges.of(lines)
+    centred = _centred_headings(lines, body_size)
     result = Article()
-    front_end = _front_matter(lines, body_size, metadata, result, edges)
+    front_end = _front_matter(lines, body_size, metadata, result, edges, centred)
     rest = lines[front_end:]
     references_at = _references_start(rest, body_size)
     body, tail = (rest[:references_at], rest[references_at:]) if references_at is not None else (rest, [])
-    headings = _Headings(body + tail, body_size, outline)
+    headings = _Headings(body + tail, body_size, outline, centred)
     body_lines = [line for line in body if _is_prose(line, body_size) or headings.is_heading(line)]
     result.body = _body(body_lines, headings, body_size, edges)
     entries, after = _reference_entries(tail, headings, body_size)
@@ -182,7 +189,12 @@ def _is_prose(line: Line, body_size: float) -> bool:
 
 
 def _front_matter(
-    lines: Sequence[Line], body_size: float, metadata: dict[str, str], result: Article, edges: _Edges
+    lines: Sequence[Line],
+    body_size: float,
+    metadata: dict[str, str],
+    result: Article,
+    edges: _Edges,
+    centred: frozenset[int],
 ) -> int:
     """Title, authors, abstract and keywords from the first page; the index of the first body line."""
     first_page = [i for i, line in enumerate(lines) if line.page == lines[0].page]
@@ -205,7 +217,7 @@ def _front_matter(
         ),
         None,
     )
-    stop = abstract_at if abstract_at is not None else _first_prose(head, after_title, body_size)
+    stop = abstract_at if abstract_at is not None else _first_prose(head, after_title, body_size, centred)
     result.authors = _authors(head[after_title:stop], metadata.get("Author", ""))
     result.front = _front_lines(head[after_title:stop])
     end = stop
@@ -270,11 +282,13 @@ def _title_rows(head: Sequence[Line], body_size: float) -> list[int]:
     return run
 
 
-def _first_prose(head: Sequence[Line], start: int, body_size: float) -> int:
+def _first_prose(head: Sequence[Line], start: int, body_size: float, centred: frozenset[int]) -> int:
     """Where the front matter ends without an abstract label: the first paragraph-like run of
     body-size lines, or the first heading."""
     for i in range(start, len(head) - 1):
         line = head[i]
+        if id(line) in centred:
+            return i
         heading = _heading_like(line, body_size)
         if heading and _NUMBERING.match(line.text):
             return i
@@ -308,6 +322,7 @@ def _authors(lines: Sequence[Line], metadata_authors: str) -> list[str]:
     """Names from the lines between the title and the abstract; the document-info names only
     when the page prints none (it sometimes lists them in another order)."""
     names: list[str] = []
+    family_names = _family_names(metadata_authors)
     author_size: float | None = None  # the type of the first line with a name: affiliations differ
     for line in lines:
         text = line.text.strip()
@@ -315,14 +330,56 @@ def _authors(lines: Sequence[Line], metadata_authors: str) -> list[str]:
             continue
         if author_size is not None and abs(line.size - author_size) > 0.5:
             continue
-        text = re.sub(r"^(?:and|&)\s+", "", text)
-        found = [n for n in map(_clean_name, re.split(r",\s*|;\s*|\s+and\s+|\s*&\s*|\s{3,}", text)) if n]
+        found = [
+            name
+            for cell in line.cells or (text,)
+            for part in _NAME_SEPARATOR.split(_LEADING_AND.sub("", cell))
+            for name in _names_in(part, family_names)
+        ]
         if found and author_size is None:
             author_size = line.size
         names += [name for name in found if name not in names]
     if not names and metadata_authors:
-        names = [n for n in (_clean_name(p) for p in re.split(r",\s*|;\s*|\s+and\s+", metadata_authors)) if n]
+        names = [n for n in map(_clean_name, _NAME_SEPARATOR.split(metadata_authors)) if n]
     return names
+
+
+def _names_in(part: str, family_names: set[str]) -> list[str]:
+    """One name, or several set in a row without punctuation ("Benjamin M. Bolker Steven C.
+    Walker"): cut after each family name the document info lists, else after a word that
+    ends a name (not an initial) and is followed by a given name."""
+    name = _clean_name(part)
+    if name is not None:
+        return [_unshout(name)]
+    words = _SUPERSCRIPTS.sub("", part).split()
+    if len(words) < 4 or not all(_NAME_WORD.match(w) for w in words):
+        return []
+    names: list[list[str]] = [[]]
+    for word, following in zip(words, [*words[1:], ""], strict=True):
+        names[-1].append(word)
+        ends_name = word.strip(",").casefold() in family_names or (
+            not family_names
+            and len(names[-1]) >= 2
+            and not _INITIAL.match(word)
+            and not _INITIAL.match(following)
+        )
+        if ends_name and following:
+            names.append([])
+    cleaned = [_clean_name(" ".join(n)) for n in names]
+    return [_unshout(n) for n in cleaned if n is not None] if all(cleaned) else []
+
+
+def _family_names(metadata_authors: str) -> set[str]:
+    return {
+        name.split()[-1].casefold()
+        for name in (_clean_name(p) for p in _NAME_SEPARATOR.split(metadata_authors))
+        if name is not None
+    }
+
+
+def _unshout(name: str) -> str:
+    """ "TORSTEN HOTHORN" as "Torsten Hothorn"; a name in mixed case as printed."""
+    return name.title() if name.isupper() else name
 
 
 def _clean_name(part: str) -> str | None:
@@ -396,7 +453,7 @@ def _heading_like(line: Line, body_size: float) -> bool:
     words = text.split()
     if not words or len(words) > MAX_HEADING_WORDS or line.mono >= 0.5:
         return False
-    if not any(ch.isalpha() for ch in text) or _DATE.search(text):
+    if not any(ch.isalpha() for ch in text) or _DATE.search(text) or _FORMULA.search(text):
         return False
     numbering = _NUMBERING.match(text)
     numbered = numbering is not None or _APPENDIX.match(text) is not None
@@ -421,14 +478,81 @@ def _heading_like(line: Line, body_size: float) -> bool:
     return line.size >= body_size * LARGER or line.bold >= 0.8 or (numbered and capitals) or small_caps
 
 
+def _centred_headings(lines: Sequence[Line], body_size: float) -> frozenset[int]:
+    """Short lines of words set centred in their column with space above and below, in the
+    text's own type: headings in styles that neither enlarge nor embolden them (amsart, R
+    News). Only when a document has two or more: one such line is as likely a display."""
+    spacing = _line_spacing(lines)
+    columns = _full_line_columns(lines)
+    found = []
+    for previous, line, following in zip([None, *lines[:-1]], lines, [*lines[1:], None], strict=True):
+        if following is None or not _words_only(line) or line.size < body_size - 0.5 or line.fill > 0.7:
+            continue
+        bounds = _column_bounds(line, columns.get(line.page, []))
+        if bounds is None:
+            continue
+        left_space, right_space = line.x0 - bounds[0], bounds[1] - line.x1
+        centred = abs(left_space - right_space) < max(0.08 * (bounds[1] - bounds[0]), 2 * line.size)
+        above = (
+            previous is None
+            or previous.page != line.page
+            or previous.baseline - line.baseline > 1.4 * spacing
+        )
+        below = following.page != line.page or line.baseline - following.baseline > 1.2 * spacing
+        if centred and left_space > 2 * line.size and above and below:
+            found.append(id(line))
+    return frozenset(found) if len(found) >= 2 else frozenset()
+
+
+def _words_only(line: Line) -> bool:
+    """A heading's text: a few words, mostly letters, no sentence end, no caption label."""
+    text = line.text.strip()
+    words = text.split()
+    letters = sum(ch.isalpha() for ch in text)
+    return (
+        0 < len(words) <= 8
+        and letters >= 0.7 * len(text.replace(" ", ""))
+        and line.mono < 0.5
+        and (text[0].isupper() or _NUMBERING.match(text) is not None)
+        and not re.search(r"[=:;,]|[a-z]\.$|[a-z]\. [A-Z]", text)
+        and not _CAPTION.match(text)
+    )
+
+
+def _full_line_columns(lines: Sequence[Line]) -> dict[int, list[tuple[float, float]]]:
+    """Each page's columns, as the left and right edge of their full lines of text."""
+    groups: dict[tuple[int, int], list[Line]] = {}
+    for line in lines:
+        if line.fill >= 0.9 and len(line.text) > 30:
+            groups.setdefault(_column_key(line), []).append(line)
+    columns: dict[int, list[tuple[float, float]]] = {}
+    for (page, _), full in groups.items():
+        if len(full) >= 3:
+            edges = (statistics.median(x.x0 for x in full), statistics.median(x.x1 for x in full))
+            columns.setdefault(page, []).append(edges)
+    return columns
+
+
+def _column_bounds(line: Line, columns: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+    """The narrowest column of its page the line sits in."""
+    inside = [(left, right) for left, right in columns if left - 2 <= line.x0 and line.x1 <= right + 2]
+    return min(inside, key=lambda c: c[1] - c[0]) if inside else None
+
+
 class _Headings:
     """Which lines are headings, and at what level: the outline's when the PDF has one,
     otherwise the type's (size, weight, capitals) ranked, with numbering deciding depth."""
 
-    def __init__(self, lines: Sequence[Line], body_size: float, outline: Sequence[OutlineEntry]) -> None:
+    def __init__(
+        self,
+        lines: Sequence[Line],
+        body_size: float,
+        outline: Sequence[OutlineEntry],
+        centred: frozenset[int] = frozenset(),
+    ) -> None:
         self.body_size = body_size
         self.outline = [entry for entry in outline if len(entry.title) > 1]
-        candidates = [line for line in lines if _heading_like(line, body_size)]
+        candidates = [line for line in lines if id(line) in centred or _heading_like(line, body_size)]
         styles = Counter(self._style(line) for line in candidates)
         ordered = sorted(styles, key=lambda s: (-s[0], -s[1], -s[2]))
         self.styles = ordered
