@@ -102,6 +102,26 @@ def test_repeated_headings_keep_section_keys_unique() -> None:
     assert texts["First."].startswith("abstract") and texts["Again."].startswith("abstract")
 
 
+def test_numbered_list_in_markdown_with_sections_is_text() -> None:
+    """ "1. …" items under a Markdown heading are a list; an appendix lettered "A" beside them
+    is no number to count on from."""
+    doc = parse_text(
+        "# Title\n\n## A. Appendix first\n\nText.\n\n## Methods\n\nTwo questions:\n\n"
+        "1. Does the method work?\n\n2. What does it cost?\n\n## Results\n\nMore.\n"
+    )
+    assert [s.title for s in doc.sections if len(s.path) == 1][-3:] == [
+        "Appendix first",
+        "Methods",
+        "Results",
+    ]
+    assert any(p.text == "1. Does the method work?" for p in doc.paragraphs)
+
+
+def test_numbered_lines_are_headings_when_markdown_marks_only_the_parts() -> None:
+    doc = parse_text("# Title\n\n## Abstract\n\nShort.\n\n1 Introduction\n\nText.\n\n2 Methods\n\nMore.\n")
+    assert [s.label for s in doc.sections if s.number] == ["1 Introduction", "2 Methods"]
+
+
 def test_empty_document_is_refused() -> None:
     with pytest.raises(CorpusError, match="empty"):
         parse_text("  \n\n ")

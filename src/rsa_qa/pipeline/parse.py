@@ -154,6 +154,7 @@ class _Builder:
         self.in_references = False
         self.front_lines: list[_Block] = []
         self.markdown = False
+        self.marks_sections = False
 
     @property
     def in_front_matter(self) -> bool:
@@ -161,7 +162,9 @@ class _Builder:
 
     def consume(self, blocks: list[_Block]) -> None:
         # A Markdown article marks its headings: a short title-case line in it is text.
-        self.markdown = any(_MARKDOWN.fullmatch(collapse_whitespace(b.text)) for b in blocks[1:])
+        marked = [m for b in blocks[1:] if (m := _MARKDOWN.fullmatch(collapse_whitespace(b.text)))]
+        self.markdown = bool(marked)
+        self.marks_sections = any(not _is_part_heading(m["title"]) for m in marked)
         for block in blocks[1:]:
             self._consume(block)
         self._finish_front_matter(blocks[0])
@@ -185,8 +188,9 @@ class _Builder:
         else:
             # Numbered headings must follow on from the numbers seen so far, so a line that
             # merely starts with a number is not taken for one; short title-case lines are
-            # headings only in text that marks none itself.
-            heading = self._numbered_heading(text)
+            # headings only in text that marks none itself, numbered ones only in text that
+            # marks no section of its body ("1. …" is then a list item).
+            heading = None if self.marks_sections else self._numbered_heading(text)
             if heading is None and not self.in_front_matter and not self.markdown:
                 heading = self._plain_heading(text)
         if heading is not None:
@@ -254,7 +258,7 @@ class _Builder:
         return self._open(text.title() if text.isupper() else text, None, level=1)
 
     def _is_next_top_level(self, number: str) -> bool:
-        tops = [int(n) for n in self.numbered if "." not in n]
+        tops = [int(n) for n in self.numbered if n.isdigit()]  # not an appendix's "A" or a "III"
         return int(number) == (max(tops) + 1 if tops else 1)
 
     def _open(self, title: str, number: str | None, level: int) -> Section:
@@ -313,6 +317,12 @@ class _Builder:
             self.doc.meta.affiliation = people[1]
         title = Paragraph(self.front, title_block.start, title_block.end, self.doc.meta.title)
         self.doc.paragraphs.insert(0, title)
+
+
+def _is_part_heading(title: str) -> bool:
+    """Abstract, Keywords, References: parts every article has, not sections of its body."""
+    bare = title.strip().rstrip(":").lower()
+    return bare in {"abstract", "keywords", "key words"} or _is_references_heading(bare)
 
 
 def _is_references_heading(bare: str) -> bool:

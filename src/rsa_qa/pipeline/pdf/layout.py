@@ -40,6 +40,8 @@ MONO_GAP_SPACES = 0.5
 TRACKED = 2.2
 # Punctuation that closes a word is set close after it; a small gap before it is kerning.
 CLOSING_GAP_SPACES = 0.45
+# Digits share one advance width, so a narrow "1" leaves a wide gap of ink beside it ("201 7").
+DIGIT_GAP_SPACES = 0.35
 _CLOSING = frozenset(",.;:!?)]’”")
 # A glyph this much smaller than its line, raised above its baseline, is a superscript.
 SMALL = 0.85
@@ -308,6 +310,8 @@ def _text(glyphs: list[Glyph], size: float) -> tuple[str, int, tuple[str, ...]]:
         spacing = MONO_GAP_SPACES if glyph.mono and previous is not None and previous.mono else GAP_SPACES
         if glyph.text in _CLOSING:
             spacing = max(spacing, CLOSING_GAP_SPACES)
+        elif previous is not None and glyph.text.isdigit() and previous.text.isdigit():
+            spacing = max(spacing, DIGIT_GAP_SPACES)
         gap = glyph.x0 - previous.x1 if previous is not None else 0.0
         if previous is not None and gap > max(CELL_GAP * max(size, 1.0), 2 * tracking):
             pieces.append(_CELL_BREAK)

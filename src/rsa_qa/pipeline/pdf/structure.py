@@ -64,7 +64,9 @@ _SENTENCE_END = (".", "?", "!", ":", ".)", '."', ".”", "?”")
 _SUPERSCRIPTS = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+(?:[,⁻–-]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)*")
 # A display formula set in bold or large type is no heading.
 _FORMULA = re.compile(r"[=≤≥≈∑∏∫√±]")
-_CAPTION = re.compile(r"^(?:fig(?:ure)?|table|tab|listing|algorithm|scheme|chart|exhibit)\.?\s*[\dIVX]", re.I)
+_CAPTION = re.compile(
+    r"^(?:fig(?:ure)?|table|tab|listing|algorithm|scheme|chart|exhibit)\.?\s*(?:\d+|[IVX]+)\s*[.:|]", re.I
+)
 _NAME_SEPARATOR = re.compile(r",\s*(?:and\s+|&\s*)?|;\s*|\s+and\s+|\s*&\s*|\s{3,}", re.IGNORECASE)
 _LEADING_AND = re.compile(r"^(?:and|&)\s+", re.IGNORECASE)
 _INITIAL = re.compile(r"^[A-Z]\.(?:-?[A-Z]\.)*$")
@@ -146,8 +148,13 @@ def article(pages: Sequence[PageLines], outline: Sequence[OutlineEntry], metadat
     rest = lines[front_end:]
     references_at = _references_start(rest, body_size)
     body, tail = (rest[:references_at], rest[references_at:]) if references_at is not None else (rest, [])
-    headings = _Headings(body + tail, body_size, outline, centred)
-    body_lines = [line for line in body if _is_prose(line, body_size) or headings.is_heading(line)]
+    figure_labels = _figure_labels(lines, body_size)
+    headings = _Headings(body + tail, body_size, outline, centred - figure_labels, figure_labels)
+    body_lines = [
+        line
+        for line in body
+        if (_is_prose(line, body_size) or headings.is_heading(line)) and id(line) not in figure_labels
+    ]
     result.body = _body(body_lines, headings, body_size, edges)
     entries, after = _reference_entries(tail, headings, body_size)
     result.references = entries
@@ -183,6 +190,31 @@ def _is_prose(line: Line, body_size: float) -> bool:
     if len(text.split()) <= 2 and letters < 3:
         return False
     return True
+
+
+def _figure_labels(lines: Sequence[Line], body_size: float) -> frozenset[int]:
+    """A plot's title and axis labels, set large or bold like headings: lines followed by a
+    caption ("Fig. 2."), or by nothing but debris on their page (tick labels, single letters,
+    other such labels) — never by prose or code."""
+    labels: set[int] = set()
+    for at in range(len(lines) - 1, -1, -1):
+        line = lines[at]
+        if (_is_prose(line, body_size) and not _heading_like(line, body_size)) or _NUMBERING.match(line.text):
+            continue
+        # The next lines of its own column: a table beside a heading is read row by row with it.
+        following = [
+            other
+            for other in lines[at + 1 : at + 12]
+            if other.page == line.page and other.x0 < line.x1 + 100 and other.x1 > line.x0 - 100
+        ][:3]
+        if following and _CAPTION.match(following[0].text):
+            labels.add(id(line))
+        elif len(following) == 3 and all(
+            id(other) in labels or (not _is_prose(other, body_size) and other.mono < 0.6)
+            for other in following
+        ):
+            labels.add(id(line))
+    return frozenset(labels)
 
 
 # ---------------------------------------------------------------- front matter
@@ -448,7 +480,9 @@ def _doi(lines: Sequence[Line]) -> str | None:
 # ---------------------------------------------------------------- headings
 
 
-def _heading_like(line: Line, body_size: float) -> bool:
+def _heading_like(line: Line, body_size: float, bold_run: int = 3) -> bool:
+    """Whether the line's type and words make it a heading. `bold_run`: how many bold lines
+    in a row it stands among (unknown: assume a paragraph's)."""
     text = line.text.strip()
     words = text.split()
     if not words or len(words) > MAX_HEADING_WORDS or line.mono >= 0.5:
@@ -469,8 +503,8 @@ def _heading_like(line: Line, body_size: float) -> bool:
         return False
     if not numbered and (text[0].islower() or re.search(r"[a-z]\. [A-Z]", text)):
         return False  # a line of text: headings start with a capital and hold no sentence end
-    if line.fill > 0.85 and len(words) > 5 and not numbered:
-        return False  # a full line of a bold paragraph
+    if line.fill > 0.85 and len(words) > 5 and not numbered and bold_run > 2:
+        return False  # a full line of a bold paragraph; a heading fills one or two lines
     letters = [ch for ch in text if ch.isalpha()]
     capitals = len(letters) >= 4 and all(ch.isupper() for ch in letters)
     # Styles that set headings in small capitals, smaller than the text: numbered or capitals.
@@ -539,6 +573,21 @@ def _column_bounds(line: Line, columns: Sequence[tuple[float, float]]) -> tuple[
     return min(inside, key=lambda c: c[1] - c[0]) if inside else None
 
 
+def _bold_runs(lines: Sequence[Line]) -> list[int]:
+    """For each line, how many bold lines in a row on its page it stands among (0 if not bold)."""
+    runs = [0] * len(lines)
+    start = 0
+    for i in range(1, len(lines) + 1):
+        ends = i == len(lines) or not (
+            lines[i].bold >= 0.8 and lines[i - 1].bold >= 0.8 and lines[i].page == lines[i - 1].page
+        )
+        if ends:
+            length = i - start if lines[start].bold >= 0.8 else 0
+            runs[start:i] = [length] * (i - start)
+            start = i
+    return runs
+
+
 class _Headings:
     """Which lines are headings, and at what level: the outline's when the PDF has one,
     otherwise the type's (size, weight, capitals) ranked, with numbering deciding depth."""
@@ -549,10 +598,16 @@ class _Headings:
         body_size: float,
         outline: Sequence[OutlineEntry],
         centred: frozenset[int] = frozenset(),
+        figure_labels: frozenset[int] = frozenset(),
     ) -> None:
         self.body_size = body_size
         self.outline = [entry for entry in outline if len(entry.title) > 1]
-        candidates = [line for line in lines if id(line) in centred or _heading_like(line, body_size)]
+        runs = _bold_runs(lines)
+        candidates = [
+            line
+            for line, run in zip(lines, runs, strict=True)
+            if id(line) not in figure_labels and (id(line) in centred or _heading_like(line, body_size, run))
+        ]
         styles = Counter(self._style(line) for line in candidates)
         ordered = sorted(styles, key=lambda s: (-s[0], -s[1], -s[2]))
         self.styles = ordered
