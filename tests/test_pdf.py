@@ -110,3 +110,38 @@ def test_names_joined_by_a_serial_and_in_capitals_are_each_an_author(tmp_path: P
         _title_page(tmp_path / "caps.pdf", names, name_gap=0, headings=["Introduction", "Details"])
     )
     assert yaml.safe_load(text.split("---")[1])["authors"] == ["Torsten Hothorn", "Frank Bretz", "Alan Genz"]
+
+
+def _front_page(target: Path, printed: list[str], info_authors: str) -> Path:
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.set_author(info_authors)
+    pdf.add_page()
+    pdf.set_font("body", size=16)
+    pdf.cell(0, 10, "Templates for Two Authors", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=11)
+    for line in printed:
+        pdf.cell(0, 6, line, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(8)
+    pdf.cell(0, 6, "Abstract", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6, "This template shows how a paper is laid out for the proceedings. " * 4)
+    pdf.output(str(target))
+    return target
+
+
+def test_the_document_info_names_the_authors_the_page_prints(tmp_path: Path) -> None:
+    """An affiliation shaped like a name is dropped; a name the layout missed is kept."""
+    printed = ["Alfred Alabama", "SPCL, Music Technology Area", "Chris Christmas, Signal Processing Group"]
+    pdf = _front_page(tmp_path / "info.pdf", printed, "Alfred Alabama, Chris Christmas")
+    assert yaml.safe_load(pdf_to_text(pdf).split("---")[1])["authors"] == [
+        "Alfred Alabama",
+        "Chris Christmas",
+    ]
+
+
+def test_document_info_names_the_page_does_not_print_are_ignored(tmp_path: Path) -> None:
+    pdf = _front_page(tmp_path / "junk.pdf", ["Alfred Alabama and Chris Christmas"], "Microsoft Office User")
+    assert yaml.safe_load(pdf_to_text(pdf).split("---")[1])["authors"] == [
+        "Alfred Alabama",
+        "Chris Christmas",
+    ]

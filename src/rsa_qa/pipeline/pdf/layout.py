@@ -40,6 +40,8 @@ MONO_GAP_SPACES = 0.5
 TRACKED = 2.2
 # Punctuation that closes a word is set close after it; a small gap before it is kerning.
 CLOSING_GAP_SPACES = 0.45
+# Slanted letters lean into the gap between words: their boxes stand closer.
+ITALIC_GAP_SPACES = 0.13
 # Digits share one advance width, so a narrow "1" leaves a wide gap of ink beside it ("201 7").
 DIGIT_GAP_SPACES = 0.35
 _CLOSING = frozenset(",.;:!?)]’”")
@@ -308,6 +310,15 @@ def _text(glyphs: list[Glyph], size: float) -> tuple[str, int, tuple[str, ...]]:
             continue
         # Fixed-width glyphs have narrow boxes in wide cells: only a real space separates them.
         spacing = MONO_GAP_SPACES if glyph.mono and previous is not None and previous.mono else GAP_SPACES
+        if (
+            previous is not None
+            and glyph.italic
+            and previous.italic
+            and glyph.text.isalpha()
+            and previous.text.islower()
+            and not glyph.mono
+        ):
+            spacing = ITALIC_GAP_SPACES
         if glyph.text in _CLOSING:
             spacing = max(spacing, CLOSING_GAP_SPACES)
         elif previous is not None and glyph.text.isdigit() and previous.text.isdigit():
@@ -409,7 +420,12 @@ def _column_count(lines: list[Line], width: float, middle: float) -> int:
     text_lines = [line for line in lines if len(line.text) > 15]
     left = sum(line.x1 <= middle + 0.02 * width for line in text_lines)
     right = sum(line.x0 >= middle - 0.02 * width for line in text_lines)
-    return 2 if left >= 5 and right >= 5 and min(left, right) >= 0.2 * len(text_lines) else 1
+    if left >= 5 and right >= 5 and min(left, right) >= 0.2 * len(text_lines):
+        return 2
+    # Text down the left, a table's short cells down the right, and almost nothing across.
+    crossing = sum(line.x0 < middle - 0.02 * width and line.x1 > middle + 0.02 * width for line in text_lines)
+    right_cells = sum(line.x0 >= middle for line in lines)
+    return 2 if left >= 10 and right_cells >= 10 and crossing <= 0.1 * len(text_lines) else 1
 
 
 def _top_down(lines: list[Line]) -> list[Line]:

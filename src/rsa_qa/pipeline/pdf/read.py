@@ -8,6 +8,7 @@ left of the page.
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -125,6 +126,7 @@ def _page(document: Any, number: int) -> Page:
     origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
     name = ctypes.create_string_buffer(_NAME_BUFFER)
     flags = ctypes.c_int()
+    matrix = raw.FS_MATRIX()
     glyphs = []
     high_surrogate = 0
     for index in range(text_page.count_chars()):
@@ -154,6 +156,9 @@ def _page(document: Any, number: int) -> Page:
             continue
         raw.FPDFText_GetCharBox(handle, index, left, right, bottom, top)
         raw.FPDFText_GetCharOrigin(handle, index, origin_x, origin_y)
+        # The size as set, times the text matrix's scale: some producers set every font at
+        # size 1 and scale the matrix instead.
+        scale = math.hypot(matrix.c, matrix.d) if raw.FPDFText_GetMatrix(handle, index, matrix) else 1.0
         glyphs.append(
             Glyph(
                 text=character,
@@ -162,7 +167,7 @@ def _page(document: Any, number: int) -> Page:
                 bottom=bottom.value,
                 top=top.value,
                 baseline=origin_y.value,
-                size=float(raw.FPDFText_GetFontSize(handle, index)),
+                size=float(raw.FPDFText_GetFontSize(handle, index)) * (scale or 1.0),
                 bold=_BOLD.search(font) is not None,
                 italic=_ITALIC.search(font) is not None or bool(flags.value & _ITALIC_FLAG),
                 mono=_MONO.search(font) is not None or bool(flags.value & _FIXED_PITCH_FLAG),

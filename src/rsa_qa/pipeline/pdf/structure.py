@@ -64,6 +64,8 @@ _SENTENCE_END = (".", "?", "!", ":", ".)", '."', ".”", "?”")
 _SUPERSCRIPTS = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+(?:[,⁻–-]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)*")
 # A display formula set in bold or large type is no heading.
 _FORMULA = re.compile(r"[=≤≥≈∑∏∫√±]")
+# A paper or manuscript number set large above the title ("IMECE2023-XXXX", "MS-2021-0042").
+_IDENTIFIER = re.compile(r"\S*\d\S*")
 _CAPTION = re.compile(
     r"^(?:fig(?:ure)?|table|tab|listing|algorithm|scheme|chart|exhibit)\.?\s*(?:\d+|[IVX]+)\s*[.:|]", re.I
 )
@@ -250,7 +252,9 @@ def _front_matter(
         None,
     )
     stop = abstract_at if abstract_at is not None else _first_prose(head, after_title, body_size, centred)
-    result.authors = _authors(head[after_title:stop], metadata.get("Author", ""))
+    result.authors = _confirmed_authors(
+        _authors(head[after_title:stop], metadata.get("Author", "")), metadata.get("Author", ""), head
+    )
     result.front = _front_lines(head[after_title:stop])
     end = stop
     if abstract_at is not None:
@@ -295,7 +299,11 @@ def _title_rows(head: Sequence[Line], body_size: float) -> list[int]:
         for i, line in enumerate(head)
         if line.top >= page_top - 0.5 * (page_top - min(other.bottom for other in head))
     ]
-    candidates = [i for i in upper if len(head[i].text) > 3 and head[i].mono < 0.5]
+    candidates = [
+        i
+        for i in upper
+        if len(head[i].text) > 3 and head[i].mono < 0.5 and not _IDENTIFIER.fullmatch(head[i].text)
+    ]
     if not candidates:
         return []
     largest = max(head[i].size for i in candidates)
@@ -374,6 +382,33 @@ def _authors(lines: Sequence[Line], metadata_authors: str) -> list[str]:
     if not names and metadata_authors:
         names = [n for n in map(_clean_name, _NAME_SEPARATOR.split(metadata_authors)) if n]
     return names
+
+
+def _confirmed_authors(printed: list[str], metadata_authors: str, page: Sequence[Line]) -> list[str]:
+    """The document info's authors whose family names the first page prints, each in the
+    form printed when the layout found it; the layout's names when the info lists none the
+    page prints (a producer's "Microsoft Office User", a template's placeholder)."""
+    listed = [n for n in map(_clean_name, _NAME_SEPARATOR.split(metadata_authors)) if n]
+    page_text = _squeezed(" ".join(line.text for line in page))
+    confirmed = [name for name in listed if _squeezed(_family(name)) in page_text]
+    if not confirmed:
+        return printed
+    chosen = [next((p for p in printed if _same_person(p, name)), name) for name in confirmed]
+    # In the page's order: the document info sometimes lists them in another.
+    return sorted(chosen, key=lambda name: page_text.find(_squeezed(name)) % (len(page_text) + 1))
+
+
+def _same_person(a: str, b: str) -> bool:
+    """The same family name and the same first initial ("Ben Bolker", "Benjamin M. Bolker")."""
+    return _squeezed(_family(a)) == _squeezed(_family(b)) and a[:1].casefold() == b[:1].casefold()
+
+
+def _family(name: str) -> str:
+    return name.split()[-1]
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
 
 
 def _names_in(part: str, family_names: set[str]) -> list[str]:
