@@ -145,3 +145,25 @@ def test_document_info_names_the_page_does_not_print_are_ignored(tmp_path: Path)
         "Alfred Alabama",
         "Chris Christmas",
     ]
+
+
+def test_a_heading_the_outline_leaves_out_is_found_by_its_type(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=18)
+    pdf.cell(0, 10, "Censored Quantile Regression Redux", align="C", new_x="LMARGIN", new_y="NEXT")
+    paragraph = "The estimator is consistent under random censoring and its asymptotics follow. " * 4
+    for number, title in enumerate(["Introduction", "Overview", "Random Censoring", "Acknowledgments"], 1):
+        pdf.set_font("body", size=14)
+        if title != "Acknowledgments":
+            pdf.start_section(f"{number} {title}")
+        pdf.cell(
+            0, 8, f"{number} {title}" if title != "Acknowledgments" else title, new_x="LMARGIN", new_y="NEXT"
+        )
+        pdf.set_font("body", size=10)
+        pdf.multi_cell(0, 5, paragraph)
+        pdf.ln(4)
+    pdf.output(str(tmp_path / "outline.pdf"))
+    headings = [line for line in pdf_to_text(tmp_path / "outline.pdf").splitlines() if line.startswith("## ")]
+    assert headings == ["## 1 Introduction", "## 2 Overview", "## 3 Random Censoring", "## Acknowledgments"]

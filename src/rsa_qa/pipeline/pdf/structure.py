@@ -656,6 +656,13 @@ class _Headings:
             Counter(numbered_top).most_common(1)[0][0] if numbered_top else (ordered[0] if ordered else None)
         )
         self._candidates = {id(line) for line in candidates}
+        # The type of the headings the outline names: an unlisted heading set in it (an
+        # "Acknowledgments" or "Computational details" the outline leaves out) is one too.
+        self._outline_styles = {
+            self._style(line)
+            for line in candidates
+            if line.size >= body_size * LARGER and self.outline_entry(line)
+        }
 
     def _style(self, line: Line) -> tuple[float, int, int]:
         return (round(line.size), int(line.bold >= 0.5), int(line.text.isupper()))
@@ -665,7 +672,11 @@ class _Headings:
         if id(line) not in self._candidates:
             return False
         if len(self.outline) >= 3:
-            return self.outline_entry(line) is not None or _APPENDIX.match(line.text.strip()) is not None
+            return (
+                self.outline_entry(line) is not None
+                or _APPENDIX.match(line.text.strip()) is not None
+                or self._style(line) in self._outline_styles
+            )
         return True
 
     def in_outline(self, line: Line) -> bool:
