@@ -10,7 +10,7 @@ EVAL_PORT ?= 8765
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install index run serve test lint eval fit fit-index papers papers-heldout papers-fresh bench bench-scale load lock readme screenshot postgres clean
+.PHONY: help install index run serve test lint eval fit fit-index papers papers-heldout papers-fresh papers-third bench bench-scale load lock readme screenshot postgres clean
 
 help:
 	@echo "make run     install if needed, build the index if missing or stale, serve on $(HOST):$(PORT)"
@@ -18,7 +18,7 @@ help:
 	@echo "make index   rebuild index/ from corpus/"
 	@echo "make eval    cross-validated figures of eval/, the sealed set, and dev through HTTP"
 	@echo "make fit     refit the ranking, scope and highlight models to the question sets"
-	@echo "make papers  real article PDFs against their truth (papers-heldout, papers-fresh: held out)"
+	@echo "make papers  real article PDFs against their truth (papers-heldout, -fresh, -third: held out)"
 	@echo "make bench   embedding and HTTP latency, QPS at 1-32 connections, start time, memory"
 	@echo "make bench-scale  synthetic corpora of 10k, 100k and 1M passages: build, query, start to /ready"
 	@echo "make load    64 connections for 60 s against a local server: 5xx, drops, p99, memory"
@@ -108,6 +108,11 @@ papers-heldout: install
 papers-fresh: install
 	@test -f .papers/fresh/SHA256SUMS.ok || (sh eval/papers-fresh/fetch.sh .papers/fresh && touch .papers/fresh/SHA256SUMS.ok)
 	$(BIN)/python benchmarks/papers.py .papers/fresh --questions
+
+# A third (eval/papers-third), written after the fresh set had been read in its turn.
+papers-third: install
+	@test -f .papers/third/SHA256SUMS.ok || (sh eval/papers-third/fetch.sh .papers/third && touch .papers/third/SHA256SUMS.ok)
+	$(BIN)/python benchmarks/papers.py .papers/third --questions
 
 # Refit the ranking, scope and highlight models to the pooled sets (src/rsa_qa/search/fitted.json).
 fit: fit-index
