@@ -167,3 +167,34 @@ def test_a_heading_the_outline_leaves_out_is_found_by_its_type(tmp_path: Path) -
     pdf.output(str(tmp_path / "outline.pdf"))
     headings = [line for line in pdf_to_text(tmp_path / "outline.pdf").splitlines() if line.startswith("## ")]
     assert headings == ["## 1 Introduction", "## 2 Overview", "## 3 Random Censoring", "## Acknowledgments"]
+
+
+def test_names_a_line_starts_with_end_at_its_affiliation(tmp_path: Path) -> None:
+    printed = [
+        "by A. N. Author, H. Coauthor, Name of Institute or Affiliation, City, Country",
+        "Dept of Electrical and Electronic Engineering",
+        "Christchurch, New Zealand",
+    ]
+    text = pdf_to_text(_front_page(tmp_path / "lead.pdf", printed, ""))
+    assert yaml.safe_load(text.split("---")[1])["authors"] == ["A. N. Author", "H. Coauthor"]
+
+
+def test_the_title_the_document_info_names_wins_over_a_larger_masthead(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.set_title("Automatic Time Series Forecasting")
+    pdf.add_page()
+    pdf.set_font("body", size=26)
+    pdf.cell(0, 12, "Journal of Statistical Software", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=17)
+    pdf.ln(10)
+    pdf.cell(0, 10, "Automatic Time Series Forecasting", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    pdf.ln(6)
+    pdf.multi_cell(
+        0, 5, "Automatic forecasts of large numbers of univariate time series are often needed. " * 4
+    )
+    pdf.output(str(tmp_path / "masthead.pdf"))
+    assert yaml.safe_load(pdf_to_text(tmp_path / "masthead.pdf").split("---")[1])["title"] == (
+        "Automatic Time Series Forecasting"
+    )

@@ -70,7 +70,7 @@ _CAPTION = re.compile(
     r"^(?:fig(?:ure)?|table|tab|listing|algorithm|scheme|chart|exhibit)\.?\s*(?:\d+|[IVX]+)\s*[.:|]", re.I
 )
 _NAME_SEPARATOR = re.compile(r",\s*(?:and\s+|&\s*)?|;\s*|\s+and\s+|\s*&\s*|\s{3,}", re.IGNORECASE)
-_LEADING_AND = re.compile(r"^(?:and|&)\s+", re.IGNORECASE)
+_LEADING_AND = re.compile(r"^(?:and|&|by)\s+", re.IGNORECASE)
 _INITIAL = re.compile(r"^[A-Z]\.(?:-?[A-Z]\.)*$")
 _NAME_WORD = re.compile(r"^(?:[A-Z][\w'’.-]*|van|von|der|den|de|del|della|di|da|du|le|la|y|ter|bin|al-?\w*)$")
 # What follows a reference list in journal styles: the authors' addresses.
@@ -234,9 +234,13 @@ def _front_matter(
     first_page = [i for i, line in enumerate(lines) if line.page == lines[0].page]
     head = [lines[i] for i in first_page]
     title_rows = _title_rows(head, body_size) or _first_block(head)
+    meta_title = metadata.get("Title", "")
+    if meta_title and not _similar(" ".join(head[i].text for i in title_rows), meta_title):
+        # The document info names the title: where the page prints it (below a journal's
+        # masthead set larger), those lines are the title.
+        title_rows = _rows_reading(head, meta_title) or title_rows
     printed = " ".join(head[i].text for i in title_rows)
     printed = _SUPERSCRIPTS.sub("", printed).strip(" *∗†")
-    meta_title = metadata.get("Title", "")
     if printed:
         result.title = printed
     elif meta_title:
@@ -261,6 +265,15 @@ def _front_matter(
         end = _abstract(lines, abstract_at, body_size, result, edges)
     end = _keywords(lines, end, result)
     return end
+
+
+def _rows_reading(head: Sequence[Line], text: str, most: int = 4) -> list[int]:
+    """The first run of up to `most` consecutive lines whose text is `text`."""
+    for start in range(len(head)):
+        for end in range(start + 1, min(start + most, len(head)) + 1):
+            if _similar(" ".join(head[i].text for i in range(start, end)), text):
+                return list(range(start, end))
+    return []
 
 
 def _front_lines(lines: Sequence[Line]) -> list[str]:
@@ -366,16 +379,11 @@ def _authors(lines: Sequence[Line], metadata_authors: str) -> list[str]:
     author_size: float | None = None  # the type of the first line with a name: affiliations differ
     for line in lines:
         text = line.text.strip()
-        if not text or line.italic > 0.6 or _AFFILIATION.search(text) or text[0] in "⁰¹²³⁴⁵⁶⁷⁸⁹(":
+        if not text or line.italic > 0.6 or text[0] in "⁰¹²³⁴⁵⁶⁷⁸⁹(":
             continue
         if author_size is not None and abs(line.size - author_size) > 0.5:
             continue
-        found = [
-            name
-            for cell in line.cells or (text,)
-            for part in _NAME_SEPARATOR.split(_LEADING_AND.sub("", cell))
-            for name in _names_in(part, family_names)
-        ]
+        found = [name for cell in line.cells or (text,) for name in _leading_names(cell, family_names)]
         if found and author_size is None:
             author_size = line.size
         names += [name for name in found if name not in names]
@@ -409,6 +417,21 @@ def _family(name: str) -> str:
 
 def _squeezed(text: str) -> str:
     return re.sub(r"\W+", "", text.casefold())
+
+
+def _leading_names(cell: str, family_names: set[str]) -> list[str]:
+    """The names a line starts with, up to the first part that is none: "A. N. Author, H.
+    Coauthor, Name of Institute, City" gives two; "Dept of Electrical and Electronic
+    Engineering" none, though its tail is shaped like a name."""
+    names: list[str] = []
+    for part in _NAME_SEPARATOR.split(_LEADING_AND.sub("", cell.strip(" ,;"))):
+        if not re.sub(r"[\W\d_⁰¹²³⁴⁵⁶⁷⁸⁹]+", "", _SUPERSCRIPTS.sub("", part)):
+            continue  # a note marker between names
+        found = [] if _AFFILIATION.search(part) else _names_in(part, family_names)
+        if not found:
+            break
+        names += found
+    return names
 
 
 def _names_in(part: str, family_names: set[str]) -> list[str]:
