@@ -1012,8 +1012,14 @@ def _reference_entries(
 def _split_entries(lines: Sequence[Line]) -> list[str]:
     if not lines:
         return []
-    numbered = sum(bool(_REFERENCE_START.match(line.text)) for line in lines)
     lefts = _column_lefts(lines)
+    # Entry numbers stand at the column's edge (right-aligned ones within a digit of it); a
+    # DOI wrapped onto an indented line ("10. 1016/...") is no number.
+    numbered = sum(
+        bool(_REFERENCE_START.match(line.text))
+        and line.x0 <= lefts.get(_column_key(line), line.x0) + 1.0 * line.size
+        for line in lines
+    )
     entries: list[list[str]] = []
     spacing = _line_spacing(lines)
     for previous, line in zip([None, *lines], lines, strict=False):
