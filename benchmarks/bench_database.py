@@ -83,7 +83,7 @@ def measure(index_dir: Path, vectors: np.ndarray, ann: Any) -> dict[str, Any]:
     figures: dict[str, Any] = {"faiss": in_memory}
     with embedded_postgres() as url:
         started = time.perf_counter()
-        publish(index, url, ann=ann)
+        publish(index, url)
         figures["publish_s"] = round(time.perf_counter() - started, 1)
         with psycopg.connect(url) as connection:
             size = connection.execute("SELECT pg_database_size(current_database())").fetchone()

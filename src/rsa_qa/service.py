@@ -159,9 +159,7 @@ def build_index(
     )
     if settings.database_url is not None:
         # The directory is the build's workspace; the database is where replicas read it.
-        report.published = publish(
-            report.index, settings.database_url.get_secret_value(), progress, ann=ann_settings(settings)
-        )
+        report.published = publish(report.index, settings.database_url.get_secret_value(), progress)
     return report
 
 
