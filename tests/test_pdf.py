@@ -198,3 +198,16 @@ def test_the_title_the_document_info_names_wins_over_a_larger_masthead(tmp_path:
     assert yaml.safe_load(pdf_to_text(tmp_path / "masthead.pdf").split("---")[1])["title"] == (
         "Automatic Time Series Forecasting"
     )
+
+
+def test_a_document_info_naming_one_author_keeps_the_printed_co_authors(tmp_path: Path) -> None:
+    """Word sets the file's creator as its author; the page names them all."""
+    pdf = _front_page(tmp_path / "one.pdf", ["Jane Doe, John Roe and Wei Li", "for the users"], "Jane Doe")
+    assert yaml.safe_load(pdf_to_text(pdf).split("---")[1])["authors"] == ["Jane Doe", "John Roe", "Wei Li"]
+
+
+def test_an_info_name_is_confirmed_by_whole_words_only(tmp_path: Path) -> None:
+    pdf = _front_page(
+        tmp_path / "user.pdf", ["Jane Doe", "Notes for users of the template"], "Microsoft Office User"
+    )
+    assert yaml.safe_load(pdf_to_text(pdf).split("---")[1])["authors"] == ["Jane Doe"]

@@ -209,7 +209,11 @@ def _figure_labels(lines: Sequence[Line], body_size: float) -> frozenset[int]:
             for other in lines[at + 1 : at + 12]
             if other.page == line.page and other.x0 < line.x1 + 100 and other.x1 > line.x0 - 100
         ][:3]
-        if following and _CAPTION.match(following[0].text):
+        if (
+            following
+            and _CAPTION.match(following[0].text)
+            and line.baseline - following[0].baseline < 5 * max(line.size, following[0].size)
+        ):
             labels.add(id(line))
         elif len(following) == 3 and all(
             id(other) in labels or (not _is_prose(other, body_size) and other.mono < 0.6)
@@ -340,7 +344,12 @@ def _first_prose(head: Sequence[Line], start: int, body_size: float, centred: fr
     body-size lines, or the first heading."""
     for i in range(start, len(head) - 1):
         line = head[i]
-        if id(line) in centred:
+        if (
+            id(line) in centred
+            and i > start
+            and not _AFFILIATION.search(line.text)
+            and not any(_clean_name(part) for part in _NAME_SEPARATOR.split(line.text))
+        ):
             return i
         heading = _heading_like(line, body_size)
         if heading and _NUMBERING.match(line.text):
@@ -393,17 +402,33 @@ def _authors(lines: Sequence[Line], metadata_authors: str) -> list[str]:
 
 
 def _confirmed_authors(printed: list[str], metadata_authors: str, page: Sequence[Line]) -> list[str]:
-    """The document info's authors whose family names the first page prints, each in the
-    form printed when the layout found it; the layout's names when the info lists none the
-    page prints (a producer's "Microsoft Office User", a template's placeholder)."""
+    """The document info's authors the first page prints (family name as a word, given name
+    as the start of one), each in the form printed when the layout found it. When the info
+    lists them all, an affiliation the layout took for a name goes; when it lists one (the
+    file's creator, often) or misses some, the layout's other names stay. The layout's names
+    alone when the info lists none the page prints ("Microsoft Office User")."""
     listed = [n for n in map(_clean_name, _NAME_SEPARATOR.split(metadata_authors)) if n]
-    page_text = _squeezed(" ".join(line.text for line in page))
-    confirmed = [name for name in listed if _squeezed(_family(name)) in page_text]
+    page_words = set(re.findall(r"\w+", " ".join(line.text for line in page).casefold()))
+    confirmed = [name for name in listed if _printed_on(name, page_words)]
     if not confirmed:
         return printed
     chosen = [next((p for p in printed if _same_person(p, name)), name) for name in confirmed]
+    if len(listed) < 2 or len(confirmed) < len(listed):
+        chosen += [p for p in printed if not any(_same_person(p, c) for c in chosen)]
     # In the page's order: the document info sometimes lists them in another.
-    return sorted(chosen, key=lambda name: page_text.find(_squeezed(name)) % (len(page_text) + 1))
+    page_text = _squeezed(" ".join(line.text for line in page))
+
+    def position(name: str) -> int:
+        found = page_text.find(_squeezed(name))
+        return found if found >= 0 else page_text.find(_squeezed(_family(name))) % (len(page_text) + 1)
+
+    return sorted(chosen, key=position)
+
+
+def _printed_on(name: str, page_words: set[str]) -> bool:
+    words = re.findall(r"\w+", name.casefold())
+    given, family = words[0], words[-1]
+    return family in page_words and (len(given) == 1 or any(w.startswith(given[:3]) for w in page_words))
 
 
 def _same_person(a: str, b: str) -> bool:
@@ -1013,20 +1038,23 @@ def _split_entries(lines: Sequence[Line]) -> list[str]:
     if not lines:
         return []
     lefts = _column_lefts(lines)
+
     # Entry numbers stand at the column's edge (right-aligned ones within a digit of it); a
     # DOI wrapped onto an indented line ("10. 1016/...") is no number.
-    numbered = sum(
-        bool(_REFERENCE_START.match(line.text))
-        and line.x0 <= lefts.get(_column_key(line), line.x0) + 1.0 * line.size
-        for line in lines
-    )
+    def numbers_an_entry(line: Line) -> bool:
+        return (
+            bool(_REFERENCE_START.match(line.text))
+            and line.x0 <= lefts.get(_column_key(line), line.x0) + 1.0 * line.size
+        )
+
+    numbered = sum(numbers_an_entry(line) for line in lines)
     entries: list[list[str]] = []
     spacing = _line_spacing(lines)
     for previous, line in zip([None, *lines], lines, strict=False):
         column_left = lefts.get(_column_key(line), line.x0)
         at_margin = line.x0 <= column_left + 0.5 * line.size
         if numbered >= 2:
-            starts = bool(_REFERENCE_START.match(line.text))
+            starts = numbers_an_entry(line)
         else:
             gap = (
                 previous is not None
