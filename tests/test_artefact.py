@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, HashEmbedder
 from rsa_qa.answers import run_query
 from rsa_qa.config import Settings
+from rsa_qa.pipeline.chunk import ChunkSettings
 from rsa_qa.schemas import QueryRequest
 from rsa_qa.search.searcher import Searcher
 from rsa_qa.service import open_searcher
+from rsa_qa.store.build import build_index_at
 from rsa_qa.store.load import LoadedIndex, load_index
 
 RSA_QA = str(Path(sys.executable).with_name("rsa-qa"))
@@ -67,6 +69,28 @@ def test_random_kills_never_leave_the_path_without_a_loadable_index(tmp_path: Pa
     assert [p.name for p in versions.iterdir() if ".building-" in p.name] == []
     assert len(list(versions.iterdir())) <= 2
     assert sorted(p.name for p in index.iterdir()) == [".lock", "current", "versions"]
+
+
+def test_a_build_with_nothing_to_write_still_removes_what_a_killed_build_left(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    """A build killed after it switched `current` leaves one version too many (and perhaps an
+    old layout's file); the next build, finding the corpus already built, removes them."""
+    corpus = Path(shutil.copytree(CORPUS, tmp_path / "corpus"))
+    index = tmp_path / "index"
+    article = next(corpus.iterdir())
+    text = article.read_text(encoding="utf-8")
+    chunking = ChunkSettings(254, 256, True)
+    for number in range(3):
+        article.write_text(text + f"\nA sentence added for build {number}.\n", encoding="utf-8")
+        build_index_at(corpus, index, hash_embedder, chunking, keep=3)
+    (index / "passages.jsonl").write_text("left by a build of the old layout", encoding="utf-8")
+    assert len(list((index / "versions").iterdir())) == 3
+    report = build_index_at(corpus, index, hash_embedder, chunking, keep=2)
+    assert report.added == report.changed == []
+    assert len(list((index / "versions").iterdir())) == 2
+    assert sorted(p.name for p in index.iterdir()) == [".lock", "current", "versions"]
+    load_index(index)
 
 
 def _limit_file_size() -> None:

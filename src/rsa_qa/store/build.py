@@ -182,6 +182,9 @@ def _build(
     )
     if previous is not None and previous.version == manifest["index_version"]:
         progress(f"index {previous.version} is already built from this corpus: nothing written")
+        # A build killed after it switched `current` has not tidied up: this one does.
+        _remove_unversioned_files(index_dir)
+        _prune(index_dir, keep, is_complete, progress)
         return BuildReport(index=previous, unchanged=unchanged, skipped=skipped)
     staging = new_staging(index_dir)
     try:
@@ -195,8 +198,7 @@ def _build(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _remove_unversioned_files(index_dir)
-    for pruned in prune(index_dir, keep, is_complete):
-        progress(f"removed old version {pruned.name} (keeping {keep})")
+    _prune(index_dir, keep, is_complete, progress)
     report = BuildReport(
         index=checked,
         added=added,
@@ -360,6 +362,11 @@ def _place_model(model: Path, target: Path) -> None:
         pass
     with model.open("rb") as source:
         write_with(target, lambda handle: shutil.copyfileobj(source, handle, 1 << 20))
+
+
+def _prune(index_dir: Path, keep: int, complete: Callable[[Path], bool], progress: Progress) -> None:
+    for pruned in prune(index_dir, keep, complete):
+        progress(f"removed old version {pruned.name} (keeping {keep})")
 
 
 def _remove_unversioned_files(index_dir: Path) -> None:
