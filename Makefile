@@ -100,19 +100,22 @@ eval: install
 papers: install
 	$(BIN)/python benchmarks/papers.py tests/data/papers --questions
 
+# $(1): a held-out set's folder in eval/ (truth, papers.txt); $(2): where its PDFs are fetched.
+define held_out
+	@test -f $(2)/SHA256SUMS.ok || (sh eval/fetch-papers.sh $(1) $(2) && touch $(2)/SHA256SUMS.ok)
+	$(BIN)/python benchmarks/papers.py $(2) --questions
+endef
+
 papers-heldout: install
-	@test -f .papers/heldout/SHA256SUMS.ok || (sh eval/papers/fetch.sh .papers/heldout && touch .papers/heldout/SHA256SUMS.ok)
-	$(BIN)/python benchmarks/papers.py .papers/heldout --questions
+	$(call held_out,eval/papers,.papers/heldout)
 
-# A second held-out set (eval/papers-fresh), written after the first one had been read.
+# A second held-out set (eval/papers-fresh), written after the first one had been read, and a
+# third (eval/papers-third), written after the second had been read in its turn.
 papers-fresh: install
-	@test -f .papers/fresh/SHA256SUMS.ok || (sh eval/papers-fresh/fetch.sh .papers/fresh && touch .papers/fresh/SHA256SUMS.ok)
-	$(BIN)/python benchmarks/papers.py .papers/fresh --questions
+	$(call held_out,eval/papers-fresh,.papers/fresh)
 
-# A third (eval/papers-third), written after the fresh set had been read in its turn.
 papers-third: install
-	@test -f .papers/third/SHA256SUMS.ok || (sh eval/papers-third/fetch.sh .papers/third && touch .papers/third/SHA256SUMS.ok)
-	$(BIN)/python benchmarks/papers.py .papers/third --questions
+	$(call held_out,eval/papers-third,.papers/third)
 
 # Refit the ranking, scope and highlight models to the pooled sets (src/rsa_qa/search/fitted.json).
 fit: fit-index
