@@ -202,7 +202,7 @@ class _Builder:
 
     def _labelled_part(self, block: _Block, bare: str) -> bool:
         """'Abstract: text…' inline, or an 'Abstract' / 'Keywords' heading on its own."""
-        if bare in {"abstract", "keywords", "key words"}:
+        if bare in _PART_LABELS:
             self.current = self._open(ABSTRACT if bare == "abstract" else KEYWORDS, None, level=1)
             return True
         labelled = _LABELLED.match(block.text)
@@ -319,10 +319,13 @@ class _Builder:
         self.doc.paragraphs.insert(0, title)
 
 
+_PART_LABELS = frozenset({"abstract", "keywords", "key words"})
+
+
 def _is_part_heading(title: str) -> bool:
     """Abstract, Keywords, References: parts every article has, not sections of its body."""
     bare = title.strip().rstrip(":").lower()
-    return bare in {"abstract", "keywords", "key words"} or _is_references_heading(bare)
+    return bare in _PART_LABELS or _is_references_heading(bare)
 
 
 def _is_references_heading(bare: str) -> bool:

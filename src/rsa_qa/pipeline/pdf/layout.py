@@ -134,11 +134,12 @@ def remove_running_lines(pages: list[PageLines]) -> list[PageLines]:
     """Drop page numbers, and headers and footers that recur in the margins of odd or even pages."""
     shapes: dict[int, Counter[str]] = {0: Counter(), 1: Counter()}
     pages_of_parity = Counter(p.number % 2 for p in pages)
-    for page in pages:
-        shapes[page.number % 2].update({_shape(line.text) for line in _margin_lines(page, page is pages[0])})
+    margins = [_margin_lines(page, page is pages[0]) for page in pages]
+    for page, margin_lines in zip(pages, margins, strict=True):
+        shapes[page.number % 2].update({_shape(line.text) for line in margin_lines})
     everywhere = shapes[0] + shapes[1]
     kept = []
-    for page in pages:
+    for page, margin_lines in zip(pages, margins, strict=True):
         # Headers alternate between odd and even pages (title, authors): counted per parity,
         # and over all pages for a short document.
         recurring = {
@@ -146,7 +147,7 @@ def remove_running_lines(pages: list[PageLines]) -> list[PageLines]:
             for shape, count in shapes[page.number % 2].items()
             if count >= 2 and count >= RECURRING * pages_of_parity[page.number % 2]
         } | {shape for shape, count in everywhere.items() if count >= 2 and count >= RECURRING * len(pages)}
-        margin = {id(line) for line in _margin_lines(page, page is pages[0])}
+        margin = {id(line) for line in margin_lines}
         lines = [
             line
             for line in page.lines

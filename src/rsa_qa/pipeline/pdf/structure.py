@@ -260,9 +260,8 @@ def _front_matter(
         None,
     )
     stop = abstract_at if abstract_at is not None else _first_prose(head, after_title, body_size, centred)
-    result.authors = _confirmed_authors(
-        _authors(head[after_title:stop], metadata.get("Author", "")), metadata.get("Author", ""), head
-    )
+    listed = _listed_authors(metadata.get("Author", ""))
+    result.authors = _confirmed_authors(_authors(head[after_title:stop], listed), listed, head)
     result.front = _front_lines(head[after_title:stop])
     end = stop
     if abstract_at is not None:
@@ -380,11 +379,11 @@ def _looks_like_label(line: Line) -> bool:
     return len(line.text.split()) <= 2 or line.bold_start >= 6 or line.bold > 0.5 or line.text[:8].isupper()
 
 
-def _authors(lines: Sequence[Line], metadata_authors: str) -> list[str]:
-    """Names from the lines between the title and the abstract; the document-info names only
-    when the page prints none (it sometimes lists them in another order)."""
+def _authors(lines: Sequence[Line], listed: list[str]) -> list[str]:
+    """Names from the lines between the title and the abstract; the document info's (`listed`)
+    only when the page prints none (it sometimes lists them in another order)."""
     names: list[str] = []
-    family_names = _family_names(metadata_authors)
+    family_names = {_family(name).casefold() for name in listed}
     author_size: float | None = None  # the type of the first line with a name: affiliations differ
     for line in lines:
         text = line.text.strip()
@@ -396,19 +395,22 @@ def _authors(lines: Sequence[Line], metadata_authors: str) -> list[str]:
         if found and author_size is None:
             author_size = line.size
         names += [name for name in found if name not in names]
-    if not names and metadata_authors:
-        names = [n for n in map(_clean_name, _NAME_SEPARATOR.split(metadata_authors)) if n]
-    return names
+    return names or list(listed)
 
 
-def _confirmed_authors(printed: list[str], metadata_authors: str, page: Sequence[Line]) -> list[str]:
+def _listed_authors(metadata_authors: str) -> list[str]:
+    """The names the document info's Author field lists."""
+    return [n for n in map(_clean_name, _NAME_SEPARATOR.split(metadata_authors)) if n]
+
+
+def _confirmed_authors(printed: list[str], listed: list[str], page: Sequence[Line]) -> list[str]:
     """The document info's authors the first page prints (family name as a word, given name
     as the start of one), each in the form printed when the layout found it. When the info
     lists them all, an affiliation the layout took for a name goes; when it lists one (the
     file's creator, often) or misses some, the layout's other names stay. The layout's names
     alone when the info lists none the page prints ("Microsoft Office User")."""
-    listed = [n for n in map(_clean_name, _NAME_SEPARATOR.split(metadata_authors)) if n]
-    page_words = set(re.findall(r"\w+", " ".join(line.text for line in page).casefold()))
+    page_text = " ".join(line.text for line in page)
+    page_words = set(re.findall(r"\w+", page_text.casefold()))
     confirmed = [name for name in listed if _printed_on(name, page_words)]
     if not confirmed:
         return printed
@@ -416,11 +418,11 @@ def _confirmed_authors(printed: list[str], metadata_authors: str, page: Sequence
     if len(listed) < 2 or len(confirmed) < len(listed):
         chosen += [p for p in printed if not any(_same_person(p, c) for c in chosen)]
     # In the page's order: the document info sometimes lists them in another.
-    page_text = _squeezed(" ".join(line.text for line in page))
+    squeezed = _squeezed(page_text)
 
     def position(name: str) -> int:
-        found = page_text.find(_squeezed(name))
-        return found if found >= 0 else page_text.find(_squeezed(_family(name))) % (len(page_text) + 1)
+        found = squeezed.find(_squeezed(name))
+        return found if found >= 0 else squeezed.find(_squeezed(_family(name))) % (len(squeezed) + 1)
 
     return sorted(chosen, key=position)
 
@@ -450,7 +452,7 @@ def _leading_names(cell: str, family_names: set[str]) -> list[str]:
     Engineering" none, though its tail is shaped like a name."""
     names: list[str] = []
     for part in _NAME_SEPARATOR.split(_LEADING_AND.sub("", cell.strip(" ,;"))):
-        if not re.sub(r"[\W\d_⁰¹²³⁴⁵⁶⁷⁸⁹]+", "", _SUPERSCRIPTS.sub("", part)):
+        if not re.sub(r"[\W\d_⁰¹²³⁴⁵⁶⁷⁸⁹]+", "", part):
             continue  # a note marker between names
         found = [] if _AFFILIATION.search(part) else _names_in(part, family_names)
         if not found:
@@ -482,14 +484,6 @@ def _names_in(part: str, family_names: set[str]) -> list[str]:
             names.append([])
     cleaned = [_clean_name(" ".join(n)) for n in names]
     return [_unshout(n) for n in cleaned if n is not None] if all(cleaned) else []
-
-
-def _family_names(metadata_authors: str) -> set[str]:
-    return {
-        name.split()[-1].casefold()
-        for name in (_clean_name(p) for p in _NAME_SEPARATOR.split(metadata_authors))
-        if name is not None
-    }
 
 
 def _unshout(name: str) -> str:
