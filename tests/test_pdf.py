@@ -12,6 +12,7 @@ from rsa_qa.errors import CorpusError
 from rsa_qa.pipeline.document import Document
 from rsa_qa.pipeline.parse import parse_text
 from rsa_qa.pipeline.pdf import pdf_to_text
+from rsa_qa.pipeline.pdf.read import is_bold_font
 
 pytestmark = pytest.mark.skipif(not FONT.is_file(), reason="needs the DejaVu font (Debian fonts-dejavu-core)")
 
@@ -211,3 +212,121 @@ def test_an_info_name_is_confirmed_by_whole_words_only(tmp_path: Path) -> None:
         tmp_path / "user.pdf", ["Jane Doe", "Notes for users of the template"], "Microsoft Office User"
     )
     assert yaml.safe_load(pdf_to_text(pdf).split("---")[1])["authors"] == ["Jane Doe"]
+
+
+BOLD_FONT = FONT.with_name("DejaVuSans-Bold.ttf")
+
+
+@pytest.mark.parametrize(
+    ("name", "bold"),
+    [
+        ("ZOLKED+CMSSBX10", True),  # Computer Modern sans bold extended (ASCE headings)
+        ("LSNMMZ+CMBX12", True),
+        ("AA+SFSX1200", True),  # cm-super's sans bold
+        ("WZKZRO+CMMIB10", True),
+        ("Times-Bold", True),
+        ("DWMMBG+CMR10", False),
+        ("GQMZTX+CMSS12", False),
+        ("KCEZKC+CMCSC10", False),  # small capitals are not bold
+        ("AA+SFRM1000", False),
+    ],
+)
+def test_bold_is_read_from_tex_font_names(name: str, bold: bool) -> None:
+    assert is_bold_font(name) is bold
+
+
+def test_a_bold_heading_in_capitals_may_end_in_a_full_stop(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_font("bold", fname=str(BOLD_FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=16)
+    pdf.cell(0, 10, "Style Files for Engineering Documents", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    pdf.cell(0, 6, "Matthew R. Kuhn", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.multi_cell(0, 5, "Abstract: this document was produced with the class and its example file. " * 2)
+    pdf.ln(4)
+    paragraph = "The class produces manuscripts that roughly comply with the guidelines of the society. " * 4
+    for heading in ["INTRODUCTION", "SECTIONS, SUBSECTIONS, EQUATIONS, ETC.", "MISCELLANY"]:
+        pdf.set_font("bold", size=10)
+        pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("body", size=10)
+        pdf.multi_cell(0, 5, paragraph)
+        pdf.ln(4)
+    pdf.output(str(tmp_path / "capitals.pdf"))
+    headings = [
+        line for line in pdf_to_text(tmp_path / "capitals.pdf").splitlines() if line.startswith("## ")
+    ]
+    assert headings == [
+        "## Abstract",
+        "## INTRODUCTION",
+        "## SECTIONS, SUBSECTIONS, EQUATIONS, ETC.",
+        "## MISCELLANY",
+    ]
+
+
+def test_a_drop_capital_is_put_back_before_its_word(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=16)
+    pdf.cell(0, 10, "Typesetting Papers for the Society", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=14)
+    pdf.ln(4)
+    pdf.cell(0, 8, "Introduction", new_x="LMARGIN", new_y="NEXT")
+    top = pdf.get_y()
+    pdf.set_font("body", size=36)
+    pdf.set_xy(pdf.l_margin, top)
+    pdf.cell(12, 19, "T")  # its baseline near the third line's, as LaTeX's lettrine sets it
+    pdf.set_font("body", size=10)
+    first = [
+        "his document, when compared to its source, instructs",
+        "someone in the use of the style file for",
+        "writing papers that look like the journal's.",
+    ]
+    for row, words in enumerate(first):
+        pdf.set_xy(pdf.l_margin + 13, top + 5 * row)
+        pdf.cell(0, 5, words)
+    pdf.set_xy(pdf.l_margin, top + 15)
+    pdf.multi_cell(
+        0, 5, "Examples of section headers, lists, tables and figures are given in what follows. " * 3
+    )
+    pdf.ln(4)
+    pdf.set_font("body", size=14)
+    pdf.cell(0, 8, "Getting Started", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    pdf.multi_cell(0, 5, "The preamble loads the style file and sets the title and the authors. " * 3)
+    pdf.output(str(tmp_path / "drop.pdf"))
+    text = pdf_to_text(tmp_path / "drop.pdf")
+    assert "This document, when compared" in text
+    assert [line for line in text.splitlines() if line.startswith("## ")] == [
+        "## Introduction",
+        "## Getting Started",
+    ]
+
+
+def test_a_title_the_running_heads_repeat_is_kept(tmp_path: Path) -> None:
+    title = "The Name of the Title Is Hope"
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    paragraph = "The template shows how a paper is laid out for the proceedings of the conference. " * 12
+    for page in range(4):
+        pdf.add_page()
+        if page == 0:
+            pdf.set_font("body", size=20)
+            pdf.set_y(8)
+            pdf.cell(0, 10, title, align="C", new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("body", size=11)
+            pdf.cell(0, 6, "Ben Trovato and Lars Thorvald", align="C", new_x="LMARGIN", new_y="NEXT")
+        else:
+            pdf.set_font("body", size=8)
+            pdf.set_y(8)
+            pdf.cell(0, 5, title, align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("body", size=10)
+        pdf.ln(6)
+        pdf.multi_cell(0, 5, paragraph)
+    pdf.output(str(tmp_path / "heads.pdf"))
+    text = pdf_to_text(tmp_path / "heads.pdf")
+    assert yaml.safe_load(text.split("---")[1])["title"] == title
+    assert text.count(title) == 2  # in the front matter and as the heading, not as running text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -52,6 +53,8 @@ RAISED = 0.12
 MARGIN_ZONE = 0.12
 # A margin line whose shape recurs on this share of the pages of its parity is running text.
 RECURRING = 0.4
+# … unless it is set this much larger than most of its recurrences (a title the heads repeat).
+RUNNING_TYPE = 1.3
 _PAGE_NUMBER = re.compile(r"(?:page\s*)?[0-9ivxlc]{1,5}(?:\s*(?:/|of)\s*\d{1,4})?", re.IGNORECASE)
 
 
@@ -133,10 +136,13 @@ def _measure_fill(lines: list[Line]) -> None:
 def remove_running_lines(pages: list[PageLines]) -> list[PageLines]:
     """Drop page numbers, and headers and footers that recur in the margins of odd or even pages."""
     shapes: dict[int, Counter[str]] = {0: Counter(), 1: Counter()}
+    sizes: dict[str, list[float]] = {}
     pages_of_parity = Counter(p.number % 2 for p in pages)
     margins = [_margin_lines(page, page is pages[0]) for page in pages]
     for page, margin_lines in zip(pages, margins, strict=True):
         shapes[page.number % 2].update({_shape(line.text) for line in margin_lines})
+        for line in margin_lines:
+            sizes.setdefault(_shape(line.text), []).append(line.size)
     everywhere = shapes[0] + shapes[1]
     kept = []
     for page, margin_lines in zip(pages, margins, strict=True):
@@ -147,7 +153,12 @@ def remove_running_lines(pages: list[PageLines]) -> list[PageLines]:
             for shape, count in shapes[page.number % 2].items()
             if count >= 2 and count >= RECURRING * pages_of_parity[page.number % 2]
         } | {shape for shape, count in everywhere.items() if count >= 2 and count >= RECURRING * len(pages)}
-        margin = {id(line) for line in margin_lines}
+        # The title that running heads repeat, set in larger type than they are, stays.
+        margin = {
+            id(line)
+            for line in margin_lines
+            if line.size < RUNNING_TYPE * statistics.median(sizes[_shape(line.text)])
+        }
         lines = [
             line
             for line in page.lines
@@ -234,7 +245,10 @@ def _split_line(glyphs: list[Glyph], page: int, gutter: tuple[float, float] | No
             >= 0.5 * gutter[1]
             and glyph.x0 - runs[-1][-1].x1 >= max(0.6 * gutter[1], 0.45 * size)
         )
-        if runs and (crosses or glyph.x0 - runs[-1][-1].x1 > GAP_SPLITS * size) and not _is_accent(glyph):
+        # A lone letter twice the text's size is a drop capital beside the paragraph's lines.
+        drop_capital = bool(runs) and len(runs[-1]) == 1 and runs[-1][0].size >= 2 * size
+        wide = bool(runs) and glyph.x0 - runs[-1][-1].x1 > GAP_SPLITS * size
+        if runs and (crosses or wide or drop_capital) and not _is_accent(glyph):
             runs.append([glyph])
         elif runs:
             runs[-1].append(glyph)
@@ -254,7 +268,9 @@ def _join_numbers(runs: list[list[Glyph]]) -> list[list[Glyph]]:
             previous = joined[-1]
             text = "".join(g.text for g in previous if g.text.strip())
             size = max(previous[-1].size, 1.0)
-            if _SECTION_NUMBER.fullmatch(text) and run[0].x0 - previous[-1].x1 < 3.5 * size:
+            # In the heading's own type: a letter twice the text's size is a drop capital.
+            same_type = max(size, run[0].size) < 2 * min(size, max(run[0].size, 1.0))
+            if _SECTION_NUMBER.fullmatch(text) and same_type and run[0].x0 - previous[-1].x1 < 3.5 * size:
                 previous.extend(run)
                 continue
         joined.append(run)

@@ -17,8 +17,14 @@ from typing import Any
 
 from rsa_qa.errors import CorpusError
 
-# Fonts whose name says they are bold, or fixed-width (code).
-_BOLD = re.compile(r"bold|black|heavy|semibold|demi|medi(?:um)?\b|-medi|cmbx|cmb\d|cmbsy|\bbx", re.IGNORECASE)
+# Fonts whose name says they are bold, or fixed-width (code). TeX's names say it in their
+# own way: Computer Modern's bold extended roman, sans and typewriter (cmbx, cmssbx), its
+# bold math (cmmib, cmbsy), cm-super's SFBX / SFSX (sans) / SFRB, AMS Euler's eurb / eusb.
+_BOLD = re.compile(
+    r"bold|black|heavy|semibold|demi|medi(?:um)?\b|-medi|\bbx"
+    r"|\bcm(?:ss|tt|r)?bx|\bcmb\d|\bcmbsy|\bcmmib|\bsf(?:bx|sx|rb|bi|xc)|\beu[rsf]b",
+    re.IGNORECASE,
+)
 _MONO = re.compile(r"mono|courier|cmtt|typewriter|consol|menlo|inconsolata|code|\btt\d", re.IGNORECASE)
 _ITALIC = re.compile(r"italic|oblique|cmti|cmmi|\bti\d", re.IGNORECASE)
 # Font descriptor flags (PDF 1.7, table 123). PDFium's font weight is not used: it is
@@ -168,7 +174,7 @@ def _page(document: Any, number: int) -> Page:
                 top=top.value,
                 baseline=origin_y.value,
                 size=float(raw.FPDFText_GetFontSize(handle, index)) * (scale or 1.0),
-                bold=_BOLD.search(font) is not None,
+                bold=is_bold_font(font),
                 italic=_ITALIC.search(font) is not None or bool(flags.value & _ITALIC_FLAG),
                 mono=_MONO.search(font) is not None or bool(flags.value & _FIXED_PITCH_FLAG),
             )
@@ -176,6 +182,11 @@ def _page(document: Any, number: int) -> Page:
     text_page.close()
     page.close()
     return Page(number, float(width), float(height), glyphs)
+
+
+def is_bold_font(name: str) -> bool:
+    """Whether a font's name (as the PDF gives it, "ZOLKED+CMSSBX10") says it is bold."""
+    return _BOLD.search(name) is not None
 
 
 def _readable(character: str, font: str) -> str:

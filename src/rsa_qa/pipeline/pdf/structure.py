@@ -24,7 +24,7 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
 import yaml
@@ -143,6 +143,7 @@ def article(pages: Sequence[PageLines], outline: Sequence[OutlineEntry], metadat
     if not lines:
         return Article()
     body_size = _body_size(lines)
+    lines = _drop_capitals(lines, body_size)
     edges = _Edges.of(lines)
     centred = _centred_headings(lines, body_size)
     result = Article()
@@ -168,6 +169,33 @@ def article(pages: Sequence[PageLines], outline: Sequence[OutlineEntry], metadat
 
 
 # ---------------------------------------------------------------- type
+
+
+def _drop_capitals(lines: list[Line], body_size: float) -> list[Line]:
+    """A paragraph's first letter set large over its first lines (a drop capital) put back
+    before the rest of its word: "T" beside "his document, when …" reads "This document"."""
+    result = list(lines)
+    for letter in lines:
+        text = letter.text.strip()
+        if not (len(text) == 1 and text.isupper() and letter.size >= 2 * body_size):
+            continue
+        beside = [
+            line
+            for line in result
+            if line.page == letter.page
+            and line is not letter
+            and letter.x1 - 2 <= line.x0 <= letter.x1 + 2 * body_size
+            and line.bottom <= letter.top + 2
+            and line.top >= letter.bottom - 2
+        ]
+        if not beside:
+            continue
+        first = max(beside, key=lambda line: line.top)
+        if first.text[:1].islower():
+            at = result.index(first)
+            result[at] = replace(first, text=text + first.text, x0=letter.x0)
+            result.remove(letter)
+    return result
 
 
 def _body_size(lines: Sequence[Line]) -> float:
@@ -245,7 +273,9 @@ def _front_matter(
         title_rows = _rows_reading(head, meta_title) or title_rows
     printed = " ".join(head[i].text for i in title_rows)
     printed = _SUPERSCRIPTS.sub("", printed).strip(" *∗†")
-    if printed:
+    if printed and meta_title and _similar(printed, meta_title):
+        result.title = meta_title  # the same words, without the page's lost word spaces
+    elif printed:
         result.title = printed
     elif meta_title:
         result.title = meta_title
@@ -564,8 +594,8 @@ def _heading_like(line: Line, body_size: float, bold_run: int = 3) -> bool:
     words = text.split()
     if not words or len(words) > MAX_HEADING_WORDS or line.mono >= 0.5:
         return False
-    if not any(ch.isalpha() for ch in text) or _DATE.search(text) or _FORMULA.search(text):
-        return False
+    if sum(ch.isalpha() for ch in text) < 2 or _DATE.search(text) or _FORMULA.search(text):
+        return False  # a lone letter is a drop capital or a figure's label, not a heading
     numbering = _NUMBERING.match(text)
     numbered = numbering is not None or _APPENDIX.match(text) is not None
     if (
@@ -574,16 +604,18 @@ def _heading_like(line: Line, body_size: float, bold_run: int = 3) -> bool:
         or (numbering and len(numbering["title"]) < 3)
     ):
         return False  # an equation's number before symbols, a table's figures
+    letters = [ch for ch in text if ch.isalpha()]
+    capitals = len(letters) >= 4 and all(ch.isupper() for ch in letters)
+    # A bold line in capitals is a heading whatever ends it ("SECTIONS, EQUATIONS, ETC.").
+    shouted = capitals and line.bold >= 0.8
     if text.endswith((",", ";")) and not numbered:
         return False
-    if text.endswith(".") and not numbered and len(words) > 1:
+    if text.endswith(".") and not numbered and len(words) > 1 and not shouted:
         return False
     if not numbered and (text[0].islower() or re.search(r"[a-z]\. [A-Z]", text)):
         return False  # a line of text: headings start with a capital and hold no sentence end
     if line.fill > 0.85 and len(words) > 5 and not numbered and bold_run > 2:
         return False  # a full line of a bold paragraph; a heading fills one or two lines
-    letters = [ch for ch in text if ch.isalpha()]
-    capitals = len(letters) >= 4 and all(ch.isupper() for ch in letters)
     # Styles that set headings in small capitals, smaller than the text: numbered or capitals.
     small_caps = abs(line.size - body_size) >= 0.5 and len(words) <= 10 and (numbered or capitals)
     return line.size >= body_size * LARGER or line.bold >= 0.8 or (numbered and capitals) or small_caps
