@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -53,6 +54,7 @@ class Question:
 
     @classmethod
     def read(cls, text: str) -> Question:
+        text = unicodedata.normalize("NFKC", text)  # "VD₃" asks what "VD3" asks
         terms = tuple(search_terms(text))
         every_word = raw_terms(text)
         words = tuple(
