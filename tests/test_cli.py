@@ -28,7 +28,7 @@ def test_query_prints_rank_score_section_passage_and_citations(
         "query",
         "Which study did Liang Baozhu publish?",
         "--top-k",
-        "2",
+        "3",
         "--index-dir",
         str(settings.index_dir),
     )

@@ -19,6 +19,8 @@ def test_the_tables_an_index_saves_are_the_ones_a_searcher_would_work_out(index:
     saved = SearchTables.of(index)
     worked_out = SearchTables.compute(index)
     for field in dataclasses.fields(SearchTables):
+        if field.name == "tokens":
+            continue  # word-piece vectors come from the model, at build time only (test_late.py)
         one, other = getattr(saved, field.name), getattr(worked_out, field.name)
         if field.name == "lexical":
             size, terms, arrays = one.to_arrays()

@@ -322,11 +322,15 @@ def test_an_unknown_section_in_the_address_is_reported(page: Page) -> None:
 
 
 def test_off_topic_results_are_dimmed_without_highlights(page: Page, client: TestClient) -> None:
-    body = client.get("/query", params={"q": "treatment"}).json()
-    assert not body["in_scope"] and any(r["highlights"] for r in body["results"]), (
-        "the test needs an off-topic question whose passages have highlights"
-    )
-    ask(page, "treatment")
+    # One-word questions that the models may judge off-topic while highlighting a passage;
+    # which of them does moves when the models are refitted.
+    for question in ("therapy", "treatment", "dose", "women", "blood", "cells"):
+        body = client.get("/query", params={"q": question}).json()
+        if not body["in_scope"] and any(r["highlights"] for r in body["results"]):
+            break
+    else:
+        pytest.fail("the test needs an off-topic question whose passages have highlights")
+    ask(page, question)
     expect(page.locator("#verdict")).to_have_class("verdict out-of-scope")
     items = page.locator("#results > li")
     expect(items).to_have_count(len(body["results"]))

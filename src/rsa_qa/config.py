@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # (term, passage) postings between them, so a question's cost does not grow with the
     # corpus (lexical.py); commoner terms only score the candidates.
     lexical_budget: int = Field(25_000, ge=1)
+    # Late interaction (each question word piece's best match among a passage's, averaged) needs
+    # every passage's word-piece vectors: about 26 KB a passage as int8, so a build stores them
+    # only up to this many passages (20,000: about 0.5 GB); a larger index ranks without them.
+    late_interaction_passages: int = Field(20_000, ge=0)
 
     # PostgreSQL with pgvector as the shared home of the index (store/database.py): `rsa-qa
     # index` publishes each build there, `rsa-qa serve` loads the current version and checks

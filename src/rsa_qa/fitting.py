@@ -52,6 +52,8 @@ HIGHLIGHT_THRESHOLD = 0.5
 # Highlights are fitted on the sentences of a question's answer passages and best candidates.
 HIGHLIGHT_CANDIDATES = 3
 RANKED = 10
+# The ranker's columns on an index without word-piece vectors.
+PLAIN_COLUMNS = [i for i, name in enumerate(PASSAGE_FEATURES) if name != "late_interaction"]
 # The question set written before anything was run on it, whose first look is kept.
 BLIND = "blind.jsonl"
 
@@ -542,13 +544,15 @@ def misses(cv: CrossValidation) -> list[str]:
 def fit(examples: Sequence[Example], cv: CrossValidation | None = None) -> Models:
     """The models fitted on every example, with the cross-validated figures as their report."""
     fitted = fit_models(examples, list(range(len(PASSAGE_FEATURES))), SEED)
+    # For an index without word-piece vectors (too large to store them): the same fit without them.
+    plain = fit_models(examples, PLAIN_COLUMNS, SEED).ranker
     report: dict[str, Any] = {"questions": len(examples), "folds": FOLDS, "repeats": REPEATS}
     if cv is not None:
         report["cross_validated"] = {
             key: round(value[0], 4) for key, value in spread(cv, lambda _: True).items()
         }
         report["highlights"] = {k: round(v, 4) for k, v in highlight_figures(cv).items()}
-    return Models(fitted.ranker, fitted.scope, fitted.highlight, report)
+    return Models(fitted.ranker, fitted.scope, fitted.highlight, report, plain_ranker=plain)
 
 
 def group_counts(examples: Sequence[Example]) -> dict[str, int]:

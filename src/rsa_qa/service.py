@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import faiss
@@ -155,7 +156,12 @@ def build_index(
         progress,
         ann_settings(settings),
         strict=strict,
-        derive=derive_search_tables,
+        derive=partial(
+            derive_search_tables,
+            embedder=embedder,
+            token_limit=settings.late_interaction_passages,
+            progress=progress,
+        ),
     )
     if settings.database_url is not None:
         # The directory is the build's workspace; the database is where replicas read it.

@@ -80,6 +80,11 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def encode_with_tokens(self, text: str, alone: bool = False) -> np.ndarray:
+        """The text's vector (row 0) and its word pieces' unit vectors (see OnnxEmbedder)."""
+        tokens = self._model.encode([text], output_value="token_embeddings", show_progress_bar=False)[0]
+        return _with_tokens(self.encode([text])[0], np.asarray(tokens.cpu(), dtype=np.float32))
+
 
 class OnnxEmbedder:
     """The same model through ONNX Runtime: word pieces → token vectors → mean → unit length.
@@ -163,14 +168,40 @@ class OnnxEmbedder:
 
     def _encode_one(self, text: str, session: Any) -> np.ndarray:
         """The common case of one question: no padding, so the mean is over every token."""
-        ids = np.array([self._batch_tokenizer.encode(text).ids], dtype=np.int64)
-        feeds = dict(zip(INPUT_NAMES, (ids, np.ones_like(ids), np.zeros_like(ids)), strict=True))
-        mean = np.asarray(session.run(None, feeds)[0], dtype=np.float32).mean(axis=1)
+        mean = self._token_output(text, session).mean(axis=0, keepdims=True)
         unit: np.ndarray = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
         return unit.astype(np.float32)
 
+    def _token_output(self, text: str, session: Any) -> np.ndarray:
+        ids = np.array([self._batch_tokenizer.encode(text).ids], dtype=np.int64)
+        feeds = dict(zip(INPUT_NAMES, (ids, np.ones_like(ids), np.zeros_like(ids)), strict=True))
+        tokens: np.ndarray = np.asarray(session.run(None, feeds)[0], dtype=np.float32)[0]
+        return tokens
+
+    def encode_with_tokens(self, text: str, alone: bool = False) -> np.ndarray:
+        """From one run of the model: the text's vector (row 0, as encode gives it) and the
+        unit vectors of its word pieces (the rows after it), for late interaction."""
+        session = self._lone_session if alone and self._lone_session is not None else self._session
+        tokens = self._token_output(text, session)
+        mean = tokens.mean(axis=0)
+        return _with_tokens(mean / max(float(np.linalg.norm(mean)), 1e-12), tokens)
+
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+def _with_tokens(vector: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """The vector, then each word piece's unit vector, the [CLS] and [SEP] marks left out."""
+    pieces = tokens[1:-1] if len(tokens) > 2 else tokens
+    pieces = pieces / np.maximum(np.linalg.norm(pieces, axis=1, keepdims=True), 1e-12)
+    return np.vstack([vector[np.newaxis], pieces]).astype(np.float32)
+
+
+def token_vectors(embedder: Embedder, text: str) -> np.ndarray | None:
+    """The text's vector and its word pieces' vectors (encode_with_tokens), or None from an
+    embedder that cannot give them (the tests' fake one)."""
+    encode = getattr(embedder, "encode_with_tokens", None)
+    return None if encode is None else np.asarray(encode(text), dtype=np.float32)
 
 
 def _onnx_session(onnx_file: Path, threads: int, spin: bool = False) -> Any:

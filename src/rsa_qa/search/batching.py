@@ -189,10 +189,15 @@ class EmbeddingBatcher:
                 _deliver(waiting, vector=vector)
 
 
-def _encode(embedder: Embedder, texts: list[str], alone: bool) -> np.ndarray:
+def _encode(embedder: Embedder, texts: list[str], alone: bool) -> list[np.ndarray]:
+    """Each text's vector; from an embedder that encodes one text a run anyway (the int8
+    one), its word pieces' vectors too, from the same run (encode_with_tokens)."""
+    one_by_one = alone or not getattr(embedder, "batches", True)
+    if one_by_one and hasattr(embedder, "encode_with_tokens"):
+        return [embedder.encode_with_tokens(text, alone=alone) for text in texts]
     if alone:
-        return np.asarray(embedder.encode_alone(texts[0]))[np.newaxis]  # type: ignore[attr-defined]
-    return embedder.encode(texts)
+        return [np.asarray(embedder.encode_alone(texts[0]))]  # type: ignore[attr-defined]
+    return list(embedder.encode(texts))
 
 
 def _deliver(

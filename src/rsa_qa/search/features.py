@@ -51,6 +51,10 @@ PASSAGE_FEATURES = (
     "abstract",  # the Abstract
     "number_x_quantity",  # the passage holds a number and the question asks for a quantity
     "log_length",  # log(1 + words in the passage)
+    # Late interaction (ColBERT's MaxSim, untrained): each word piece of the question matched
+    # to its most similar word piece of the passage, the cosines averaged. 0 on an index
+    # without word-piece vectors, which is then ranked by a model fitted without it.
+    "late_interaction",
 )
 
 SCOPE_FEATURES = (
@@ -144,6 +148,7 @@ class Evidence:
     matched: np.ndarray  # distinct question terms present
     weighted: np.ndarray  # idf of the distinct question terms present
     names: np.ndarray  # share of the question's names present
+    late: np.ndarray  # late-interaction score (zeros without word-piece vectors)
 
 
 def passage_features(
@@ -197,6 +202,7 @@ def passage_features(
         "abstract": table.abstract[rows],
         "number_x_quantity": table.has_number[rows] * float(question.asks_quantity),
         "log_length": table.log_length[rows],
+        "late_interaction": evidence.late,
     }
     return np.column_stack([np.asarray(columns[name], dtype=np.float64) for name in PASSAGE_FEATURES])
 

@@ -93,6 +93,11 @@ class Models:
     scope: LinearModel
     highlight: LinearModel
     report: dict[str, Any]
+    # The ranker fitted without late interaction, for an index that holds no word-piece vectors.
+    plain_ranker: LinearModel | None = None
+
+    def ranker_for(self, has_tokens: bool) -> LinearModel:
+        return self.ranker if has_tokens or self.plain_ranker is None else self.plain_ranker
 
     @classmethod
     def unfitted(cls) -> Models:
@@ -102,6 +107,7 @@ class Models:
             scope=LinearModel(SCOPE_FEATURES, np.zeros(len(SCOPE_FEATURES))),
             highlight=LinearModel(SENTENCE_FEATURES, np.zeros(len(SENTENCE_FEATURES))),
             report={},
+            plain_ranker=LinearModel(PASSAGE_FEATURES, np.zeros(len(PASSAGE_FEATURES))),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,6 +115,7 @@ class Models:
             "ranker": self.ranker.as_dict(),
             "scope": self.scope.as_dict(),
             "highlight": self.highlight.as_dict(),
+            "ranker_without_tokens": (self.plain_ranker or self.ranker).as_dict(),
             "report": self.report,
         }
 
@@ -125,6 +132,7 @@ def load_models(path: Path = FITTED) -> Models:
             scope=LinearModel.from_dict(data["scope"], SCOPE_FEATURES, path),
             highlight=LinearModel.from_dict(data["highlight"], SENTENCE_FEATURES, path),
             report=dict(data.get("report", {})),
+            plain_ranker=LinearModel.from_dict(data["ranker_without_tokens"], PASSAGE_FEATURES, path),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"cannot read the fitted models in {path} ({exc}): run `rsa-qa fit`") from exc

@@ -21,7 +21,7 @@ import numpy as np
 
 from rsa_qa.errors import RsaQaError, UnknownFilter
 from rsa_qa.pipeline.chunk import Passage
-from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.pipeline.embed import Embedder, token_vectors
 from rsa_qa.search.features import (
     Evidence,
     known_names,
@@ -50,6 +50,8 @@ LEXICAL_BUDGET = 25_000
 # Folded passage texts and sentence terms are kept once computed, up to this many of each;
 # then the memo starts afresh, so that on a large index it cannot grow without bound.
 _MEMO_LIMIT = 1 << 16
+# Up to this many passage word pieces are held as float32 (200 MB at 384 dimensions).
+_DEQUANTISED_TOKENS = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,15 @@ class Searcher:
         self._section_vectors, self._section_owner = tables.section_vectors, tables.table.section_owner
         self._section_keys = tables.section_keys
         self._citing = tables.citing
+        self._tokens = tables.tokens
+        # Word-piece vectors as float32 when few enough to hold (a library of papers): the
+        # late-interaction score of every passage of a small index is then one product.
+        self._token_matrix = (
+            self._tokens.vectors.astype(np.float32) * self._tokens.scale[:, np.newaxis]
+            if self._tokens is not None and len(self._tokens.vectors) <= _DEQUANTISED_TOKENS
+            else None
+        )
+        self.ranker = self.models.ranker_for(self._tokens is not None)
         self._sentence_terms: dict[int, frozenset[str]] = {}  # filled as sentences are highlighted
         self._pieces: dict[str, int] = {}  # word pieces of question words, as they are asked
         self._folded_texts: dict[int, str] = {}  # filled as passages are selected (see _MEMO_LIMIT)
@@ -201,14 +212,16 @@ class Searcher:
         return SearchResult(hits=self._expand(hits, options.expand), scope=scope)
 
     def score(self, query: str, query_vector: np.ndarray | None = None) -> Scored:
-        """Every candidate's features and the ranker's probability that it answers the question."""
-        vector = self.embed_query(query) if query_vector is None else query_vector
+        """Every candidate's features and the ranker's probability that it answers the question.
+        query_vector: the question's vector, or (from encode_with_tokens) its vector in row 0
+        and its word pieces' vectors after it."""
+        vector, pieces = self._question_vectors(query, query_vector)
         question = Question.read(query)
         idf_of = {t: idf(self.lexical.passage_frequency, self.lexical.size, t) for t in question.distinct}
-        evidence, sentence_cosines = self._evidence(question, vector, idf_of)
+        evidence, sentence_cosines = self._evidence(question, vector, idf_of, pieces)
         features = passage_features(question, evidence, self.table, sum(idf_of.values()))
         # To 6 decimals, as responses show them: float noise between BLAS paths is not a difference.
-        probabilities = np.round(self.models.ranker.probability(features), 6)
+        probabilities = np.round(self.ranker.probability(features), 6)
         return Scored(question, evidence.rows, features, probabilities, sentence_cosines, idf_of)
 
     def scope_row(
@@ -230,8 +243,45 @@ class Searcher:
             vocabulary.frequency,
         )
 
+    def _question_vectors(self, query: str, given: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The question's vector, and its word pieces' vectors when the index can use them."""
+        if given is not None and given.ndim == 2:
+            return given[0], given[1:]
+        if self._tokens is None:
+            return (self.embed_query(query) if given is None else given), None
+        encoded = token_vectors(self.embedder, normalise(query))
+        if encoded is None:
+            return (self.embed_query(query) if given is None else given), None
+        return (encoded[0] if given is None else given), encoded[1:]
+
+    def _late(self, rows: np.ndarray, pieces: np.ndarray | None) -> np.ndarray:
+        """Late interaction: for each passage, the mean over the question's word pieces of
+        the best cosine with one of the passage's word pieces."""
+        tokens = self._tokens
+        if tokens is None or pieces is None or not len(pieces):
+            return np.zeros(len(rows), dtype=np.float32)
+        starts, ends = tokens.start[rows], tokens.start[rows + 1]
+        if self._token_matrix is not None and len(rows) == len(self.passages):
+            matrix, offsets = self._token_matrix, starts  # every passage, in order
+        else:
+            counts = ends - starts
+            taken = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+            matrix = (
+                self._token_matrix[taken]
+                if self._token_matrix is not None
+                else tokens.vectors[taken].astype(np.float32) * tokens.scale[taken, np.newaxis]
+            )
+            offsets = np.cumsum(counts) - counts
+        best = np.maximum.reduceat(matrix @ pieces.T, offsets, axis=0)
+        late: np.ndarray = best.mean(axis=1).astype(np.float32)
+        return late
+
     def _evidence(
-        self, question: Question, vector: np.ndarray, idf_of: dict[str, float]
+        self,
+        question: Question,
+        vector: np.ndarray,
+        idf_of: dict[str, float],
+        pieces: np.ndarray | None = None,
     ) -> tuple[Evidence, np.ndarray | dict[int, float]]:
         known = [(term_id, idf_of[t]) for t in question.distinct for term_id in self.lexical.term_ids([t])]
         ids, weights = [i for i, _ in known], [w for _, w in known]
@@ -263,7 +313,10 @@ class Searcher:
         best_sentence = np.where(best_sentence < -0.5, dense, best_sentence)
         section = (self._section_vectors @ vector)[self._section_owner[rows]]
         feedback = self._feedback(vector, rows, np.maximum(dense, best_sentence))
-        evidence = Evidence(rows, dense, best_sentence, section, feedback, bm25, matched, weighted, names)
+        late = self._late(rows, pieces)
+        evidence = Evidence(
+            rows, dense, best_sentence, section, feedback, bm25, matched, weighted, names, late
+        )
         return evidence, sentence_cosines
 
     def _feedback(self, vector: np.ndarray, rows: np.ndarray, dense: np.ndarray) -> np.ndarray:
@@ -412,7 +465,7 @@ class Searcher:
     def _hit(self, position: int, rank: int, scored: Scored) -> Hit:
         row = int(scored.rows[position])
         features = scored.features[position]
-        column = self.models.ranker.features.index
+        column = self.ranker.features.index
         probability = float(scored.probabilities[position])
         return Hit(
             passage=self.passages[row],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,17 +21,19 @@ import numpy as np
 import scipy.sparse
 
 from rsa_qa.pipeline.chunk import Passage, section_context
+from rsa_qa.pipeline.embed import Embedder, token_vectors
 from rsa_qa.search.features import PassageTable
 from rsa_qa.store.lexical import LexicalIndex
 from rsa_qa.store.load import LoadedIndex
 from rsa_qa.store.vector_index import exact_vectors
-from rsa_qa.text import search_terms
+from rsa_qa.text import normalise, search_terms
 
 log = logging.getLogger(__name__)
 # Raised whenever what is saved changes meaning: an index with other tables works them out anew.
 TABLES_VERSION = 1
 PREFIX = "search."
 _SMALL = f"{PREFIX}tables.json"  # everything that is not an array
+Progress = Callable[[str], None]
 
 
 @dataclass
@@ -51,6 +53,8 @@ class SearchTables:
     ids: list[str]
     id_rank: np.ndarray  # each passage's place among the ids in order: the ranking's tie-break
     citing: dict[tuple[str, int], list[int]]  # (document, reference number) -> citing body passages
+    # Late interaction: each passage's word-piece vectors, when the build stored them.
+    tokens: PassageTokens | None = None
 
     @classmethod
     def of(cls, index: LoadedIndex) -> SearchTables:
@@ -153,12 +157,60 @@ class SearchTables:
             ids=list(small["ids"]),
             id_rank=files[f"{PREFIX}id_rank.npy"],
             citing={(doc_id, int(number)): list(rows) for doc_id, number, rows in small["citing"]},
+            tokens=PassageTokens.read(files),
         )
 
 
-def derive(index: LoadedIndex) -> dict[str, Any]:
-    """For the build: the searcher's tables of an index being written, as its files."""
-    return SearchTables.compute(index).files()
+def derive(
+    index: LoadedIndex, embedder: Embedder | None = None, token_limit: int = 0, progress: Progress = print
+) -> dict[str, Any]:
+    """For the build: the searcher's tables of an index being written, as its files, and
+    with an embedder the passages' word-piece vectors when there are at most token_limit."""
+    files = SearchTables.compute(index).files()
+    if embedder is not None and 0 < len(index.passages) <= token_limit:
+        titled = bool(index.manifest.get("chunking", {}).get("embed_section_titles", True))
+        texts = [normalise(p.embedding_text(titled)) for p in index.passages]
+        tokens = PassageTokens.encode(embedder, texts, progress)
+        if tokens is not None:
+            files |= tokens.files()
+    return files
+
+
+@dataclass(frozen=True)
+class PassageTokens:
+    """Every passage's word-piece vectors, int8 with one scale a vector (a quarter of float32's
+    bytes; cosines within about 0.005), and where each passage's rows start."""
+
+    vectors: np.ndarray  # (word pieces, dimension) int8
+    scale: np.ndarray  # (word pieces,) float32: vectors[i] * scale[i] is the unit vector
+    start: np.ndarray  # (passages + 1,) int64: passage r's rows are start[r]:start[r + 1]
+    FILES = ("tokens.vectors.npy", "tokens.scale.npy", "tokens.start.npy")
+
+    @classmethod
+    def encode(cls, embedder: Embedder, texts: Sequence[str], progress: Progress) -> PassageTokens | None:
+        if getattr(embedder, "encode_with_tokens", None) is None:
+            return None
+        progress(f"word-piece vectors of {len(texts)} passages, for late interaction")
+        pieces = []
+        for text in texts:
+            encoded = token_vectors(embedder, text)
+            assert encoded is not None
+            pieces.append(encoded[1:] if len(encoded) > 1 else encoded[:1])  # never a passage without rows
+        stacked = np.vstack(pieces)
+        scale = np.maximum(np.abs(stacked).max(axis=1), 1e-12) / 127.0
+        vectors = np.round(stacked / scale[:, np.newaxis]).astype(np.int8)
+        start = np.concatenate(([0], np.cumsum([len(p) for p in pieces]))).astype(np.int64)
+        return cls(vectors, scale.astype(np.float32), start)
+
+    def files(self) -> dict[str, Any]:
+        arrays = (self.vectors, self.scale, self.start)
+        return {f"{PREFIX}{name}": array for name, array in zip(self.FILES, arrays, strict=True)}
+
+    @classmethod
+    def read(cls, files: dict[str, Any]) -> PassageTokens | None:
+        if not all(f"{PREFIX}{name}" in files for name in cls.FILES):
+            return None
+        return cls(*(files[f"{PREFIX}{name}"] for name in cls.FILES))
 
 
 def _own_terms(passage: Passage) -> list[str]:

@@ -33,7 +33,9 @@ import numpy as np
 from rsa_qa.pipeline.chunk import Passage
 from rsa_qa.pipeline.document import DocumentInfo, DocumentMeta, Reference, Section
 
-FORMAT_VERSION = 5
+# 6: the searcher's tables hold the passages' word-piece vectors (late interaction), so an
+# older index is rebuilt by `rsa-qa index --if-stale` rather than ranked without them.
+FORMAT_VERSION = 6
 MANIFEST = "manifest.json"
 MANIFEST_CHECKSUM = "manifest.sha256"
 README = "README.md"
