@@ -330,3 +330,45 @@ def test_a_title_the_running_heads_repeat_is_kept(tmp_path: Path) -> None:
     text = pdf_to_text(tmp_path / "heads.pdf")
     assert yaml.safe_load(text.split("---")[1])["title"] == title
     assert text.count(title) == 2  # in the front matter and as the heading, not as running text
+
+
+def test_a_document_info_title_that_is_a_citation_line_is_not_the_title(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.set_title("Electron. Commun. Probab. 0 (2020), article no. 0, https://doi.org/10.1214/YY-TN")
+    pdf.add_page()
+    pdf.set_font("body", size=8)
+    pdf.cell(0, 5, "Electron. Commun. Probab. 0 (2020), article no. 0, https://doi.org/10.1214/YY-TN")
+    pdf.ln(12)
+    pdf.set_font("body", size=17)
+    pdf.cell(0, 10, "Introduction to the Probability Class", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    pdf.ln(6)
+    pdf.multi_cell(0, 5, "This class typesets papers for the two journals of probability theory. " * 4)
+    pdf.output(str(tmp_path / "citation.pdf"))
+    front = yaml.safe_load(pdf_to_text(tmp_path / "citation.pdf").split("---")[1])
+    assert front["title"] == "Introduction to the Probability Class"
+
+
+def test_code_in_a_line_does_not_glue_the_words_around_it(tmp_path: Path) -> None:
+    """Fixed-width glyphs sit in wide cells: their gaps must not set the line's word spacing.
+    Words are placed apart without space characters, as TeX sets them."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_font("mono", fname=str(FONT.with_name("DejaVuSansMono.ttf")))
+    pdf.add_page()
+    pdf.set_font("body", size=16)
+    pdf.cell(0, 10, "Simulation of Risk Models", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    for _ in range(3):
+        pdf.set_font("body", size=10)
+        for word in "one states models with any combination of".split():
+            pdf.cell(pdf.get_string_width(word), 5, word)
+            pdf.set_x(pdf.get_x() + 1.0)  # a word space of 0.28 em, no space glyph
+        pdf.set_font("mono", size=10)
+        pdf.set_char_spacing(2)
+        pdf.cell(0, 5, '"exponential","erlang"')
+        pdf.set_char_spacing(0)
+        pdf.ln(6)
+    pdf.output(str(tmp_path / "code.pdf"))
+    assert "models with any combination of" in pdf_to_text(tmp_path / "code.pdf")

@@ -306,7 +306,10 @@ def _text(glyphs: list[Glyph], size: float) -> tuple[str, int, tuple[str, ...]]:
     # Letter-spaced type (tracked capitals) sets its letters apart: a word space is then
     # wider than its usual letter gap, not just wider than a fixed share of the size.
     visible = [g for g in glyphs if g.text.strip() and not _is_accent(g)]
-    letter_gaps = sorted(b.x0 - a.x1 for a, b in zip(visible, visible[1:], strict=False) if b.x0 > a.x1)
+    pairs = list(zip(visible, visible[1:], strict=False))
+    # Fixed-width glyphs sit in wide cells, so their gaps say nothing of the text's tracking.
+    proportional = [(a, b) for a, b in pairs if not (a.mono or b.mono)] or pairs
+    letter_gaps = sorted(b.x0 - a.x1 for a, b in proportional if b.x0 > a.x1)
     tracking = TRACKED * letter_gaps[len(letter_gaps) // 2] if letter_gaps else 0.0
     pieces: list[str] = []
     bold_start, still_bold = 0, True

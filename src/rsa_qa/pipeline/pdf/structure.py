@@ -65,6 +65,8 @@ _SUPERSCRIPTS = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+(?:[,⁻–-]?[⁰¹�
 # A display formula set in bold or large type is no heading.
 _FORMULA = re.compile(r"[=≤≥≈∑∏∫√±]")
 # A paper or manuscript number set large above the title ("IMECE2023-XXXX", "MS-2021-0042").
+# A web address or DOI: in a document info's title, a journal's citation line, not the title.
+_LINK = re.compile(r"https?://|www\.|\bdoi\b|\b10\.\d{4,9}/", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"\S*\d\S*")
 _CAPTION = re.compile(
     r"^(?:fig(?:ure)?|table|tab|listing|algorithm|scheme|chart|exhibit)\.?\s*(?:\d+|[IVX]+)\s*[.:|]", re.I
@@ -267,6 +269,8 @@ def _front_matter(
     head = [lines[i] for i in first_page]
     title_rows = _title_rows(head, body_size) or _first_block(head)
     meta_title = metadata.get("Title", "")
+    if _LINK.search(meta_title):
+        meta_title = ""  # a citation line the producer filled in ("… 0 (2020), https://doi.org/…")
     if meta_title and not _similar(" ".join(head[i].text for i in title_rows), meta_title):
         # The document info names the title: where the page prints it (below a journal's
         # masthead set larger), those lines are the title.
