@@ -83,7 +83,7 @@ class SentenceTransformerEmbedder:
     def encode_with_tokens(self, text: str, alone: bool = False) -> np.ndarray:
         """The text's vector (row 0) and its word pieces' unit vectors (see OnnxEmbedder)."""
         tokens = self._model.encode([text], output_value="token_embeddings", show_progress_bar=False)[0]
-        return _with_tokens(self.encode([text])[0], np.asarray(tokens.cpu(), dtype=np.float32))
+        return _with_tokens(np.asarray(tokens.cpu(), dtype=np.float32))
 
 
 class OnnxEmbedder:
@@ -182,16 +182,18 @@ class OnnxEmbedder:
         """From one run of the model: the text's vector (row 0, as encode gives it) and the
         unit vectors of its word pieces (the rows after it), for late interaction."""
         session = self._lone_session if alone and self._lone_session is not None else self._session
-        tokens = self._token_output(text, session)
-        mean = tokens.mean(axis=0)
-        return _with_tokens(mean / max(float(np.linalg.norm(mean)), 1e-12), tokens)
+        return _with_tokens(self._token_output(text, session))
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
-def _with_tokens(vector: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-    """The vector, then each word piece's unit vector, the [CLS] and [SEP] marks left out."""
+def _with_tokens(tokens: np.ndarray) -> np.ndarray:
+    """From the model's token outputs for one text: the text's vector (their mean, unit
+    length: the model's mean pooling), then each word piece's unit vector, the [CLS] and
+    [SEP] marks left out."""
+    mean = tokens.mean(axis=0)
+    vector = mean / max(float(np.linalg.norm(mean)), 1e-12)
     pieces = tokens[1:-1] if len(tokens) > 2 else tokens
     pieces = pieces / np.maximum(np.linalg.norm(pieces, axis=1, keepdims=True), 1e-12)
     return np.vstack([vector[np.newaxis], pieces]).astype(np.float32)

@@ -247,9 +247,7 @@ class Searcher:
         """The question's vector, and its word pieces' vectors when the index can use them."""
         if given is not None and given.ndim == 2:
             return given[0], given[1:]
-        if self._tokens is None:
-            return (self.embed_query(query) if given is None else given), None
-        encoded = token_vectors(self.embedder, normalise(query))
+        encoded = token_vectors(self.embedder, normalise(query)) if self._tokens is not None else None
         if encoded is None:
             return (self.embed_query(query) if given is None else given), None
         return (encoded[0] if given is None else given), encoded[1:]
@@ -264,13 +262,13 @@ class Searcher:
         if self._token_matrix is not None and len(rows) == len(self.passages):
             matrix, offsets = self._token_matrix, starts  # every passage, in order
         else:
-            counts = ends - starts
-            taken = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+            taken = _spans(starts, ends)
             matrix = (
                 self._token_matrix[taken]
                 if self._token_matrix is not None
                 else tokens.vectors[taken].astype(np.float32) * tokens.scale[taken, np.newaxis]
             )
+            counts = ends - starts
             offsets = np.cumsum(counts) - counts
         best = np.maximum.reduceat(matrix @ pieces.T, offsets, axis=0)
         late: np.ndarray = best.mean(axis=1).astype(np.float32)
@@ -450,10 +448,7 @@ class Searcher:
     def _sentences_of(self, rows: np.ndarray) -> np.ndarray:
         """The sentence rows of the given passages, passage by passage."""
         starts, ends = self._sentence_at[rows], self._sentence_at[rows + 1]
-        counts = ends - starts
-        # For each sentence to take: its passage's start, plus its place within the passage.
-        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        taken: np.ndarray = self._sentence_list[np.repeat(starts, counts) + within]
+        taken: np.ndarray = self._sentence_list[_spans(starts, ends)]
         return taken
 
     def _rank(self, scored: Scored) -> list[int]:
@@ -544,6 +539,16 @@ class Searcher:
                         shown.add(passage.id)
                         expanded.append(Hit(passage, hit.rank, 0.0, 0.0, 0.0, 0.0, (), hit.passage.id))
         return expanded
+
+
+def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The rows starts[i]:ends[i] of every i, one after the other (a passage's sentences or
+    word pieces, for several passages at once)."""
+    counts = ends - starts
+    # For each row to take: its span's start, plus its place within the span.
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    taken: np.ndarray = np.repeat(starts, counts) + within
+    return taken
 
 
 def section_matches(number: str | None, key: str, wanted: str) -> bool:
