@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,6 +16,17 @@ from rsa_qa.pipeline.pdf import pdf_to_text
 from rsa_qa.pipeline.pdf.read import is_bold_font
 
 pytestmark = pytest.mark.skipif(not FONT.is_file(), reason="needs the DejaVu font (Debian fonts-dejavu-core)")
+
+
+def _front(markdown: str) -> dict[str, Any]:
+    """The YAML front matter of pdf_to_text's Markdown: title, authors, DOI."""
+    front: dict[str, Any] = yaml.safe_load(markdown.split("---")[1])
+    return front
+
+
+def _headings(markdown: str) -> list[str]:
+    """The top-level headings of pdf_to_text's Markdown, as written ("## 1 Introduction")."""
+    return [line for line in markdown.splitlines() if line.startswith("## ")]
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +108,9 @@ def test_names_set_side_by_side_are_told_apart_and_centred_headings_found(tmp_pa
     names = ["Achim Zeileis", "Friedrich Leisch", "Kurt Hornik", "Christian Kleiber"]
     headings = ["Introduction", "1. The model", "2. Generalized fluctuation tests"]
     text = pdf_to_text(_title_page(tmp_path / "names.pdf", names, name_gap=8, headings=headings))
-    front = yaml.safe_load(text.split("---")[1])
+    front = _front(text)
     assert front["authors"] == names
-    assert [line for line in text.splitlines() if line.startswith("## ")] == [
+    assert _headings(text) == [
         "## Introduction",
         "## 1 The model",
         "## 2 Generalized fluctuation tests",
@@ -110,7 +122,7 @@ def test_names_joined_by_a_serial_and_in_capitals_are_each_an_author(tmp_path: P
     text = pdf_to_text(
         _title_page(tmp_path / "caps.pdf", names, name_gap=0, headings=["Introduction", "Details"])
     )
-    assert yaml.safe_load(text.split("---")[1])["authors"] == ["Torsten Hothorn", "Frank Bretz", "Alan Genz"]
+    assert _front(text)["authors"] == ["Torsten Hothorn", "Frank Bretz", "Alan Genz"]
 
 
 def _front_page(target: Path, printed: list[str], info_authors: str) -> Path:
@@ -134,7 +146,7 @@ def test_the_document_info_names_the_authors_the_page_prints(tmp_path: Path) -> 
     """An affiliation shaped like a name is dropped; a name the layout missed is kept."""
     printed = ["Alfred Alabama", "SPCL, Music Technology Area", "Chris Christmas, Signal Processing Group"]
     pdf = _front_page(tmp_path / "info.pdf", printed, "Alfred Alabama, Chris Christmas")
-    assert yaml.safe_load(pdf_to_text(pdf).split("---")[1])["authors"] == [
+    assert _front(pdf_to_text(pdf))["authors"] == [
         "Alfred Alabama",
         "Chris Christmas",
     ]
@@ -142,7 +154,7 @@ def test_the_document_info_names_the_authors_the_page_prints(tmp_path: Path) -> 
 
 def test_document_info_names_the_page_does_not_print_are_ignored(tmp_path: Path) -> None:
     pdf = _front_page(tmp_path / "junk.pdf", ["Alfred Alabama and Chris Christmas"], "Microsoft Office User")
-    assert yaml.safe_load(pdf_to_text(pdf).split("---")[1])["authors"] == [
+    assert _front(pdf_to_text(pdf))["authors"] == [
         "Alfred Alabama",
         "Chris Christmas",
     ]
@@ -166,7 +178,7 @@ def test_a_heading_the_outline_leaves_out_is_found_by_its_type(tmp_path: Path) -
         pdf.multi_cell(0, 5, paragraph)
         pdf.ln(4)
     pdf.output(str(tmp_path / "outline.pdf"))
-    headings = [line for line in pdf_to_text(tmp_path / "outline.pdf").splitlines() if line.startswith("## ")]
+    headings = _headings(pdf_to_text(tmp_path / "outline.pdf"))
     assert headings == ["## 1 Introduction", "## 2 Overview", "## 3 Random Censoring", "## Acknowledgments"]
 
 
@@ -177,7 +189,7 @@ def test_names_a_line_starts_with_end_at_its_affiliation(tmp_path: Path) -> None
         "Christchurch, New Zealand",
     ]
     text = pdf_to_text(_front_page(tmp_path / "lead.pdf", printed, ""))
-    assert yaml.safe_load(text.split("---")[1])["authors"] == ["A. N. Author", "H. Coauthor"]
+    assert _front(text)["authors"] == ["A. N. Author", "H. Coauthor"]
 
 
 def test_the_title_the_document_info_names_wins_over_a_larger_masthead(tmp_path: Path) -> None:
@@ -196,22 +208,20 @@ def test_the_title_the_document_info_names_wins_over_a_larger_masthead(tmp_path:
         0, 5, "Automatic forecasts of large numbers of univariate time series are often needed. " * 4
     )
     pdf.output(str(tmp_path / "masthead.pdf"))
-    assert yaml.safe_load(pdf_to_text(tmp_path / "masthead.pdf").split("---")[1])["title"] == (
-        "Automatic Time Series Forecasting"
-    )
+    assert _front(pdf_to_text(tmp_path / "masthead.pdf"))["title"] == ("Automatic Time Series Forecasting")
 
 
 def test_a_document_info_naming_one_author_keeps_the_printed_co_authors(tmp_path: Path) -> None:
     """Word sets the file's creator as its author; the page names them all."""
     pdf = _front_page(tmp_path / "one.pdf", ["Jane Doe, John Roe and Wei Li", "for the users"], "Jane Doe")
-    assert yaml.safe_load(pdf_to_text(pdf).split("---")[1])["authors"] == ["Jane Doe", "John Roe", "Wei Li"]
+    assert _front(pdf_to_text(pdf))["authors"] == ["Jane Doe", "John Roe", "Wei Li"]
 
 
 def test_an_info_name_is_confirmed_by_whole_words_only(tmp_path: Path) -> None:
     pdf = _front_page(
         tmp_path / "user.pdf", ["Jane Doe", "Notes for users of the template"], "Microsoft Office User"
     )
-    assert yaml.safe_load(pdf_to_text(pdf).split("---")[1])["authors"] == ["Jane Doe"]
+    assert _front(pdf_to_text(pdf))["authors"] == ["Jane Doe"]
 
 
 BOLD_FONT = FONT.with_name("DejaVuSans-Bold.ttf")
@@ -255,9 +265,7 @@ def test_a_bold_heading_in_capitals_may_end_in_a_full_stop(tmp_path: Path) -> No
         pdf.multi_cell(0, 5, paragraph)
         pdf.ln(4)
     pdf.output(str(tmp_path / "capitals.pdf"))
-    headings = [
-        line for line in pdf_to_text(tmp_path / "capitals.pdf").splitlines() if line.startswith("## ")
-    ]
+    headings = _headings(pdf_to_text(tmp_path / "capitals.pdf"))
     assert headings == [
         "## Abstract",
         "## INTRODUCTION",
@@ -300,7 +308,7 @@ def test_a_drop_capital_is_put_back_before_its_word(tmp_path: Path) -> None:
     pdf.output(str(tmp_path / "drop.pdf"))
     text = pdf_to_text(tmp_path / "drop.pdf")
     assert "This document, when compared" in text
-    assert [line for line in text.splitlines() if line.startswith("## ")] == [
+    assert _headings(text) == [
         "## Introduction",
         "## Getting Started",
     ]
@@ -328,7 +336,7 @@ def test_a_title_the_running_heads_repeat_is_kept(tmp_path: Path) -> None:
         pdf.multi_cell(0, 5, paragraph)
     pdf.output(str(tmp_path / "heads.pdf"))
     text = pdf_to_text(tmp_path / "heads.pdf")
-    assert yaml.safe_load(text.split("---")[1])["title"] == title
+    assert _front(text)["title"] == title
     assert text.count(title) == 2  # in the front matter and as the heading, not as running text
 
 
@@ -346,7 +354,7 @@ def test_a_document_info_title_that_is_a_citation_line_is_not_the_title(tmp_path
     pdf.ln(6)
     pdf.multi_cell(0, 5, "This class typesets papers for the two journals of probability theory. " * 4)
     pdf.output(str(tmp_path / "citation.pdf"))
-    front = yaml.safe_load(pdf_to_text(tmp_path / "citation.pdf").split("---")[1])
+    front = _front(pdf_to_text(tmp_path / "citation.pdf"))
     assert front["title"] == "Introduction to the Probability Class"
 
 
