@@ -10,7 +10,7 @@ EVAL_PORT ?= 8765
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install index run serve test lint eval fit fit-index papers papers-heldout papers-fresh papers-third papers-fourth papers-fifth bench bench-scale load lock readme screenshot postgres clean
+.PHONY: help install index run serve test lint eval fit fit-index papers papers-heldout papers-fresh papers-third papers-fourth papers-fifth papers-sixth bench bench-scale load lock readme screenshot postgres clean
 
 help:
 	@echo "make run     install if needed, build the index if missing or stale, serve on $(HOST):$(PORT)"
@@ -111,8 +111,9 @@ papers-heldout: install
 
 # A second held-out set (eval/papers-fresh), written after the first one had been read, and a
 # third (eval/papers-third), written after the second had been read in its turn, and a
-# fourth (eval/papers-fourth), written after the third had been read, and a fifth
-# (eval/papers-fifth), written after the fourth had been read.
+# fourth (eval/papers-fourth), written after the third had been read, a fifth
+# (eval/papers-fifth), written after the fourth had been read, and a sixth (eval/papers-sixth),
+# written after the fifth had been read.
 papers-fresh: install
 	$(call held_out,eval/papers-fresh,.papers/fresh)
 
@@ -124,6 +125,9 @@ papers-fourth: install
 
 papers-fifth: install
 	$(call held_out,eval/papers-fifth,.papers/fifth)
+
+papers-sixth: install
+	$(call held_out,eval/papers-sixth,.papers/sixth)
 
 # Refit the ranking, scope and highlight models to the pooled sets (src/rsa_qa/search/fitted.json).
 fit: fit-index
