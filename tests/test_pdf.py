@@ -380,3 +380,34 @@ def test_code_in_a_line_does_not_glue_the_words_around_it(tmp_path: Path) -> Non
         pdf.ln(6)
     pdf.output(str(tmp_path / "code.pdf"))
     assert "models with any combination of" in pdf_to_text(tmp_path / "code.pdf")
+
+
+def test_a_proofs_line_numbers_in_the_margin_are_dropped(tmp_path: Path) -> None:
+    """lineno sets a small number a quad before every line, counting down the page."""
+    rows = [
+        ("Line Numbers in a Journal's Proof", 16),
+        ("1. Introduction", 12),
+        *[("The estimator is consistent under random censoring and its asymptotics follow", 10)] * 4,
+        ("2. Methods", 12),
+        *[("We simulate the censored samples and compare the estimators on each of them", 10)] * 4,
+        ("References", 12),
+        ("[1] R. Koenker, Censored quantile regression redux, J. Stat. Softw. 27 (2008).", 10),
+        ("[2] S. Portnoy, Censored regression quantiles, J. Amer. Statist. Assoc. 98 (2003).", 10),
+    ]
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.set_left_margin(30)
+    pdf.add_page()
+    for number, (text, size) in enumerate(rows, 1):
+        y = pdf.get_y()
+        pdf.set_font("body", size=8)
+        pdf.set_xy(23, y)
+        pdf.cell(5, 6, str(number), align="R")
+        pdf.set_font("body", size=size)
+        pdf.set_xy(pdf.l_margin, y)
+        pdf.cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "lineno.pdf"))
+    text = pdf_to_text(tmp_path / "lineno.pdf")
+    assert _headings(text) == ["## 1 Introduction", "## 2 Methods", "## References"]
+    assert "asymptotics follow The estimator" in text
+    assert "\n[1] R. Koenker" in text and "\n[2] S. Portnoy" in text

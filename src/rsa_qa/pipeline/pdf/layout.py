@@ -15,7 +15,7 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rsa_qa.pipeline.pdf.read import Glyph, Page
@@ -55,6 +55,8 @@ MARGIN_ZONE = 0.12
 RECURRING = 0.4
 # … unless it is set this much larger than most of its recurrences (a title the heads repeat).
 RUNNING_TYPE = 1.3
+# A proof's line numbers count up by one down the margin: at least this many steps of a page.
+LINE_NUMBERS = 8
 _PAGE_NUMBER = re.compile(r"(?:page\s*)?[0-9ivxlc]{1,5}(?:\s*(?:/|of)\s*\d{1,4})?", re.IGNORECASE)
 
 
@@ -114,13 +116,92 @@ def _shared_gutter(gutters: Sequence[tuple[float, float] | None]) -> tuple[float
 
 
 def page_lines(page: Page, gutter: tuple[float, float] | None = None) -> PageLines:
-    groups = _with_scripts(list(_baseline_groups(page.glyphs)))
+    groups = _with_scripts(list(_baseline_groups(_without_line_numbers(page.glyphs))))
     lines = [line for group in groups for line in _split_line(group, page.number, gutter)]
     middle = gutter[0] if gutter is not None else page.width / 2
     columns = _column_count(lines, page.width, middle)
     ordered = _reading_order(lines, page.width, middle) if columns == 2 else _top_down(lines)
     _measure_fill(ordered)
     return PageLines(page.number, page.width, page.height, ordered, columns)
+
+
+@dataclass(frozen=True)
+class _Number:
+    value: int
+    x0: float
+    x1: float
+    baseline: float
+    size: float
+    glyphs: tuple[Glyph, ...]
+
+
+def _without_line_numbers(glyphs: Sequence[Glyph]) -> list[Glyph]:
+    """The glyphs without a proof's line numbers: a column of bare numbers in the margin that
+    count up by one down the page (lineno, a journal's review mode). Read as text, they would
+    stand before or inside the lines beside them."""
+    if not glyphs:
+        return []
+    text_size = _dominant_size(list(glyphs))
+    # Set smaller than the text: a table of contents' numbers, in the text's size, count too.
+    numbers = [n for n in _bare_numbers(glyphs) if n.size < SMALL * text_size]
+    margin: set[int] = set()
+    for column in [*_aligned(numbers, lambda n: n.x0), *_aligned(numbers, lambda n: n.x1)]:
+        ordered = sorted(column, key=lambda n: -n.baseline)
+        counting = sum(b.value == a.value + 1 for a, b in zip(ordered, ordered[1:], strict=False))
+        if counting >= LINE_NUMBERS and counting >= 0.8 * (len(ordered) - 1) and _alone(ordered, glyphs):
+            margin.update(id(g) for number in ordered for g in number.glyphs)
+    return [g for g in glyphs if id(g) not in margin]
+
+
+def _alone(column: Sequence[_Number], glyphs: Sequence[Glyph]) -> bool:
+    """Whether nothing else is set in the numbers' strip of the page: the headings' numbers
+    stand at the text's edge, where its lines start too."""
+    own = {id(g) for number in column for g in number.glyphs}
+    left, right = min(n.x0 for n in column), max(n.x1 for n in column)
+    low, high = min(n.baseline for n in column), max(n.baseline for n in column)
+    return not any(
+        id(g) not in own and g.text.strip() and g.x0 < right and g.x1 > left and low <= g.baseline <= high
+        for g in glyphs
+    )
+
+
+def _bare_numbers(glyphs: Sequence[Glyph]) -> list[_Number]:
+    """Numbers of up to three digits set apart from anything else on their baseline."""
+    numbers = []
+    for group in _baseline_groups(glyphs):
+        for word in _words(group):
+            digits = "".join(g.text for g in word)
+            if re.fullmatch("[0-9]{1,3}", digits):
+                first, last = word[0], word[-1]
+                numbers.append(
+                    _Number(int(digits), first.x0, last.x1, first.baseline, first.size, tuple(word))
+                )
+    return numbers
+
+
+def _words(glyphs: Sequence[Glyph]) -> list[list[Glyph]]:
+    """One baseline's visible glyphs, left to right, cut where a gap is a word space."""
+    words: list[list[Glyph]] = []
+    for glyph in sorted((g for g in glyphs if g.text.strip()), key=lambda g: g.x0):
+        previous = words[-1][-1] if words else None
+        digits = previous is not None and previous.text.isdigit() and glyph.text.isdigit()
+        spacing = DIGIT_GAP_SPACES if digits else GAP_SPACES
+        if previous is not None and glyph.x0 - previous.x1 < spacing * max(glyph.size, 1.0):
+            words[-1].append(glyph)
+        else:
+            words.append([glyph])
+    return words
+
+
+def _aligned(numbers: Sequence[_Number], edge: Callable[[_Number], float]) -> list[list[_Number]]:
+    """The numbers in runs whose `edge` lines up, within a point and a half."""
+    columns: list[list[_Number]] = []
+    for number in sorted(numbers, key=edge):
+        if columns and edge(number) - edge(columns[-1][-1]) <= 1.5:
+            columns[-1].append(number)
+        else:
+            columns.append([number])
+    return columns
 
 
 def _measure_fill(lines: list[Line]) -> None:
