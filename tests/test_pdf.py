@@ -411,3 +411,22 @@ def test_a_proofs_line_numbers_in_the_margin_are_dropped(tmp_path: Path) -> None
     assert _headings(text) == ["## 1 Introduction", "## 2 Methods", "## References"]
     assert "asymptotics follow The estimator" in text
     assert "\n[1] R. Koenker" in text and "\n[2] S. Portnoy" in text
+
+
+def test_names_set_in_italic_are_the_authors_when_no_upright_line_names_anyone(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_font("italic", fname=str(FONT.with_name("DejaVuSans-BoldOblique.ttf")))
+    pdf.add_page()
+    pdf.set_font("body", size=18)
+    pdf.cell(0, 10, "Removing Batch Effects in Experiments", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("italic", size=13)
+    pdf.cell(0, 7, "Jeffrey Leek¹, W. Evan Johnson², Andrew Jaffe¹", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    for affiliation in ["¹Johns Hopkins Bloomberg School of Public Health", "²Boston University"]:
+        pdf.cell(0, 5, affiliation, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.multi_cell(0, 5, "The package removes batch effects and other unwanted variation in the data. " * 4)
+    pdf.output(str(tmp_path / "italic.pdf"))
+    authors = _front(pdf_to_text(tmp_path / "italic.pdf"))["authors"]
+    assert authors == ["Jeffrey Leek", "W. Evan Johnson", "Andrew Jaffe"]

@@ -415,13 +415,20 @@ def _looks_like_label(line: Line) -> bool:
 
 def _authors(lines: Sequence[Line], listed: list[str]) -> list[str]:
     """Names from the lines between the title and the abstract; the document info's (`listed`)
-    only when the page prints none (it sometimes lists them in another order)."""
-    names: list[str] = []
+    only when the page prints none (it sometimes lists them in another order). Lines in
+    italic (affiliations, in most styles) only when no upright line names anyone: some
+    styles set the names in italic."""
     family_names = {_family(name).casefold() for name in listed}
+    upright = [line for line in lines if line.italic <= 0.6]
+    return _printed_names(upright, family_names) or _printed_names(lines, family_names) or list(listed)
+
+
+def _printed_names(lines: Sequence[Line], family_names: set[str]) -> list[str]:
+    names: list[str] = []
     author_size: float | None = None  # the type of the first line with a name: affiliations differ
     for line in lines:
         text = line.text.strip()
-        if not text or line.italic > 0.6 or text[0] in "⁰¹²³⁴⁵⁶⁷⁸⁹(":
+        if not text or text[0] in "⁰¹²³⁴⁵⁶⁷⁸⁹(":
             continue
         if author_size is not None and abs(line.size - author_size) > 0.5:
             continue
@@ -429,7 +436,7 @@ def _authors(lines: Sequence[Line], listed: list[str]) -> list[str]:
         if found and author_size is None:
             author_size = line.size
         names += [name for name in found if name not in names]
-    return names or list(listed)
+    return names
 
 
 def _listed_authors(metadata_authors: str) -> list[str]:
