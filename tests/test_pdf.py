@@ -430,3 +430,26 @@ def test_names_set_in_italic_are_the_authors_when_no_upright_line_names_anyone(t
     pdf.output(str(tmp_path / "italic.pdf"))
     authors = _front(pdf_to_text(tmp_path / "italic.pdf"))["authors"]
     assert authors == ["Jeffrey Leek", "W. Evan Johnson", "Andrew Jaffe"]
+
+
+def test_a_masthead_over_its_volume_and_issue_is_not_the_title(tmp_path: Path) -> None:
+    """Nor is a document info's title that is no words (a font's name, as Ghostscript sets it)."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.set_title("CMR10")
+    pdf.add_page()
+    pdf.set_font("body", size=26)
+    pdf.cell(0, 12, "Journal of Statistical Software", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    pdf.cell(0, 5, "August 2010, Volume 36, Issue 3.", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(14)
+    pdf.set_font("body", size=17)
+    pdf.cell(0, 10, "Conducting Meta-Analyses in R", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=12)
+    pdf.cell(0, 8, "Wolfgang Viechtbauer", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    pdf.ln(6)
+    pdf.multi_cell(0, 5, "The package provides functions for conducting meta-analyses in R. " * 4)
+    pdf.output(str(tmp_path / "jss.pdf"))
+    front = _front(pdf_to_text(tmp_path / "jss.pdf"))
+    assert (front["title"], front["authors"]) == ("Conducting Meta-Analyses in R", ["Wolfgang Viechtbauer"])

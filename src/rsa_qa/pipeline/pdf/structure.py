@@ -68,6 +68,8 @@ _FORMULA = re.compile(r"[=≤≥≈∑∏∫√±]")
 # A web address or DOI: in a document info's title, a journal's citation line, not the title.
 _LINK = re.compile(r"https?://|www\.|\bdoi\b|\b10\.\d{4,9}/", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"\S*\d\S*")
+# A journal's volume and issue, printed under its name on the first page of each article.
+_ISSUE = re.compile(r"\bvol(?:ume|\.)?\s*\d+\s*[,(]?\s*(?:issue|no\.?|number)\s*\d+", re.IGNORECASE)
 _CAPTION = re.compile(
     r"^(?:fig(?:ure)?|table|tab|listing|algorithm|scheme|chart|exhibit)\.?\s*(?:\d+|[IVX]+)\s*[.:|]", re.I
 )
@@ -269,8 +271,10 @@ def _front_matter(
     head = [lines[i] for i in first_page]
     title_rows = _title_rows(head, body_size) or _first_block(head)
     meta_title = metadata.get("Title", "")
-    if _LINK.search(meta_title):
-        meta_title = ""  # a citation line the producer filled in ("… 0 (2020), https://doi.org/…")
+    if _LINK.search(meta_title) or _IDENTIFIER.fullmatch(meta_title):
+        # A citation line the producer filled in ("… 0 (2020), https://doi.org/…"), or a name
+        # that is no words: a font's ("CMR10"), a file's.
+        meta_title = ""
     if meta_title and not _similar(" ".join(head[i].text for i in title_rows), meta_title):
         # The document info names the title: where the page prints it (below a journal's
         # masthead set larger), those lines are the title.
@@ -354,22 +358,32 @@ def _title_rows(head: Sequence[Line], body_size: float) -> list[int]:
         for i in upper
         if len(head[i].text) > 3 and head[i].mono < 0.5 and not _IDENTIFIER.fullmatch(head[i].text)
     ]
-    if not candidates:
-        return []
-    largest = max(head[i].size for i in candidates)
-    if largest < body_size * LARGER and not any(head[i].bold > 0.5 for i in candidates):
-        return []
-    rows = [i for i in candidates if head[i].size >= largest - 0.3]
-    first = rows[0]
+    while candidates:
+        largest = max(head[i].size for i in candidates)
+        if largest < body_size * LARGER and not any(head[i].bold > 0.5 for i in candidates):
+            return []
+        run = _largest_run(head, candidates, largest)
+        if not _masthead(head, run):
+            return run
+        candidates = [i for i in candidates if i not in run]
+    return []
+
+
+def _largest_run(head: Sequence[Line], candidates: Sequence[int], largest: float) -> list[int]:
+    """The first candidate in the largest type, and the lines of that type right below it."""
+    first = next(i for i in candidates if head[i].size >= largest - 0.3)
     run = [first]
     for i in range(first + 1, len(head)):
         if head[i].size >= largest - 0.3 and head[run[-1]].bottom - head[i].top < 1.2 * largest:
             run.append(i)
-        elif i in rows:
-            break
         else:
             break
     return run
+
+
+def _masthead(head: Sequence[Line], run: Sequence[int]) -> bool:
+    """Whether the lines are a journal's name: its volume and issue are printed right below."""
+    return any(_ISSUE.search(line.text) for line in head[run[-1] + 1 : run[-1] + 4])
 
 
 def _first_prose(head: Sequence[Line], start: int, body_size: float, centred: frozenset[int]) -> int:
