@@ -453,3 +453,8 @@ def test_a_masthead_over_its_volume_and_issue_is_not_the_title(tmp_path: Path) -
     pdf.output(str(tmp_path / "jss.pdf"))
     front = _front(pdf_to_text(tmp_path / "jss.pdf"))
     assert (front["title"], front["authors"]) == ("Conducting Meta-Analyses in R", ["Wolfgang Viechtbauer"])
+
+
+def test_a_copyright_line_names_no_author(tmp_path: Path) -> None:
+    pdf = _front_page(tmp_path / "copyright.pdf", ["Jane Doe", "© 2020, Acme Publishing"], "")
+    assert _front(pdf_to_text(pdf))["authors"] == ["Jane Doe"]

@@ -74,6 +74,8 @@ _CAPTION = re.compile(
     r"^(?:fig(?:ure)?|table|tab|listing|algorithm|scheme|chart|exhibit)\.?\s*(?:\d+|[IVX]+)\s*[.:|]", re.I
 )
 _NAME_SEPARATOR = re.compile(r",\s*(?:and\s+|&\s*)?|;\s*|\s+and\s+|\s*&\s*|\s{3,}", re.IGNORECASE)
+# A copyright line names the holder (a publisher, a society), not the authors.
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)", re.IGNORECASE)
 _LEADING_AND = re.compile(r"^(?:and|&|by)\s+", re.IGNORECASE)
 _INITIAL = re.compile(r"^[A-Z]\.(?:-?[A-Z]\.)*$")
 _NAME_WORD = re.compile(r"^(?:[A-Z][\w'’.-]*|van|von|der|den|de|del|della|di|da|du|le|la|y|ter|bin|al-?\w*)$")
@@ -442,7 +444,7 @@ def _printed_names(lines: Sequence[Line], family_names: set[str]) -> list[str]:
     author_size: float | None = None  # the type of the first line with a name: affiliations differ
     for line in lines:
         text = line.text.strip()
-        if not text or text[0] in "⁰¹²³⁴⁵⁶⁷⁸⁹(":
+        if not text or text[0] in "⁰¹²³⁴⁵⁶⁷⁸⁹(" or _COPYRIGHT.match(text):
             continue
         if author_size is not None and abs(line.size - author_size) > 0.5:
             continue
