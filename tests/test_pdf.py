@@ -455,6 +455,45 @@ def test_a_masthead_over_its_volume_and_issue_is_not_the_title(tmp_path: Path) -
     assert (front["title"], front["authors"]) == ("Conducting Meta-Analyses in R", ["Wolfgang Viechtbauer"])
 
 
+def test_a_landscape_sheet_of_two_half_pages_is_read_half_by_half(tmp_path: Path) -> None:
+    """A title page on the left half, the text's start on the right: no line crosses between
+    them, though the left half holds only a few lines."""
+    pdf = FPDF(orientation="L")
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_font("bold", fname=str(BOLD_FONT))
+    pdf.set_title("The Mission Statement of a Journal")
+    pdf.add_page()
+    half = pdf.w / 2
+    pdf.set_xy(15, 40)
+    for text, size in [("THE MISSION", 28), ("STATEMENT OF", 28), ("A JOURNAL", 28), ("Editorial Board", 18)]:
+        pdf.set_font("body", size=size)
+        pdf.cell(half - 30, 14, text, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=9)
+    for text in [
+        "University of Michigan",
+        "Ann Arbor, Michigan, USA",
+        "© 2007, The Journal",
+        "This work is licensed under a",
+        "Creative Commons Licence",
+    ]:
+        pdf.set_x(15)
+        pdf.cell(half - 30, 5, text, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_left_margin(half + 15)
+    pdf.set_right_margin(15)
+    pdf.set_y(20)
+    paragraph = "The journal is a refereed series of original papers, published on the web for free. " * 12
+    for heading in ["1. Description", "2. Mission"]:
+        pdf.set_font("bold", size=10)
+        pdf.cell(0, 6, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("body", size=10)
+        pdf.multi_cell(0, 5, paragraph)
+        pdf.ln(3)
+    pdf.output(str(tmp_path / "landscape.pdf"))
+    text = pdf_to_text(tmp_path / "landscape.pdf")
+    assert _front(text)["title"] == "The Mission Statement of a Journal"
+    assert _headings(text) == ["## 1 Description", "## 2 Mission"]
+
+
 def test_a_copyright_line_names_no_author(tmp_path: Path) -> None:
     pdf = _front_page(tmp_path / "copyright.pdf", ["Jane Doe", "© 2020, Acme Publishing"], "")
     assert _front(pdf_to_text(pdf))["authors"] == ["Jane Doe"]

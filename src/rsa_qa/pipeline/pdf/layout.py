@@ -521,10 +521,12 @@ def _column_count(lines: list[Line], width: float, middle: float) -> int:
     text_lines = [line for line in lines if len(line.text) > 15]
     left = sum(line.x1 <= middle + 0.02 * width for line in text_lines)
     right = sum(line.x0 >= middle - 0.02 * width for line in text_lines)
-    if left >= 5 and right >= 5 and min(left, right) >= 0.2 * len(text_lines):
+    crossing = sum(line.x0 < middle - 0.02 * width and line.x1 > middle + 0.02 * width for line in text_lines)
+    # Nothing across the gutter: two half-pages side by side (a landscape sheet), however
+    # little one of them holds (a title page beside the text's start).
+    if left >= 5 and right >= 5 and (min(left, right) >= 0.2 * len(text_lines) or crossing == 0):
         return 2
     # Text down the left, a table's short cells down the right, and almost nothing across.
-    crossing = sum(line.x0 < middle - 0.02 * width and line.x1 > middle + 0.02 * width for line in text_lines)
     right_cells = sum(line.x0 >= middle for line in lines)
     return 2 if left >= 10 and right_cells >= 10 and crossing <= 0.1 * len(text_lines) else 1
 
