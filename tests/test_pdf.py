@@ -497,3 +497,37 @@ def test_a_landscape_sheet_of_two_half_pages_is_read_half_by_half(tmp_path: Path
 def test_a_copyright_line_names_no_author(tmp_path: Path) -> None:
     pdf = _front_page(tmp_path / "copyright.pdf", ["Jane Doe", "© 2020, Acme Publishing"], "")
     assert _front(pdf_to_text(pdf))["authors"] == ["Jane Doe"]
+
+
+def test_a_references_heading_with_a_letter_apart_and_entries_numbered_1_paren(tmp_path: Path) -> None:
+    """JPSJ's style: entries "1)", "2)"; a font the PDF gives no widths for sets the heading's
+    first letter apart ("R eferences")."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_font("bold", fname=str(BOLD_FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=16)
+    pdf.cell(
+        0, 10, "Instructions for the Preparation of a Manuscript", align="C", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.set_font("bold", size=11)
+    pdf.cell(0, 8, "1. Introduction", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    pdf.multi_cell(0, 5, "The class file is based on the former style file and its usage is the same. " * 5)
+    pdf.ln(4)
+    pdf.set_font("bold", size=11)
+    pdf.cell(pdf.get_string_width("R") + 1.5, 8, "R")
+    pdf.cell(0, 8, "eferences", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    entries = [
+        "1) L. Lamport: A Document Preparation System (Addison-Wesley, Reading, 1994) 2nd ed.",
+        "2) M. Goossens and A. Samarin: The Companion (Addison-Wesley, Reading, 1994).",
+        "3) A. Diller: Line by Line (John Wiley & Sons, Chichester, 1999) 2nd ed., p. 129.",
+        "4) E-mail address is online@example.org",
+    ]
+    for entry in entries:
+        pdf.cell(0, 5, entry, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "paren.pdf"))
+    text = pdf_to_text(tmp_path / "paren.pdf")
+    assert _headings(text) == ["## 1 Introduction", "## References"]
+    assert text.split("## References")[1].split() == " ".join(entries).split()

@@ -87,7 +87,7 @@ _AFTER_REFERENCES = re.compile(
 _CITED_YEAR = re.compile(
     r"\b(?:1[6-9]|20)\d{2}[a-z]?\b(?![/-]\d)|\bin press\b|\bn\.\s?d\.|\bforthcoming\b", re.IGNORECASE
 )
-_REFERENCE_START = re.compile(r"^(?:[-•*]\s*)?(?:\[\d{1,4}\]|\d{1,3}\.(?=\s)|\(\d{1,3}\))\s*")
+_REFERENCE_START = re.compile(r"^(?:[-•*]\s*)?(?:\[\d{1,4}\]|\d{1,3}[.)](?=\s)|\(\d{1,3}\))\s*")
 # Heading styles differ from the body by at least this much of its size, or by weight.
 LARGER = 1.08
 # Lines this much smaller than the body (and outside the reference list and front matter)
@@ -839,11 +839,7 @@ def _body(
     i = 0
     while i < len(lines):
         line = lines[i]
-        if (
-            headings.is_heading(line)
-            and not _REFERENCES.match(line.text.strip())
-            and _introduces(lines, i, headings)
-        ):
+        if headings.is_heading(line) and not _names_references(line.text) and _introduces(lines, i, headings):
             items += [Paragraph(p) for p in _paragraphs(run, body_size, edges)]
             run = []
             text = line.text
@@ -1003,7 +999,7 @@ def _references_start(lines: Sequence[Line], body_size: float) -> int | None:
     headings = [
         i
         for i, line in enumerate(lines)
-        if _REFERENCES.match(line.text.strip())
+        if _names_references(line.text)
         and (_heading_like(line, body_size) or line.text.isupper() or _list_follows(lines, i))
         # A numbered heading set smaller than the text is a subsection ("3. References" of a
         # paper about how to cite), not the bibliography.
@@ -1021,6 +1017,13 @@ def _references_start(lines: Sequence[Line], body_size: float) -> int | None:
         if sum(bool(re.match(rf"^(?:[-•*]\s*)?\[{n}\]", t)) for n in (2, 3) for t in following) >= 2:
             return i
     return None
+
+
+def _names_references(text: str) -> bool:
+    """Whether a line is a bibliography's heading, also when its letters stand apart ("R
+    eferences" of a font whose widths the PDF does not give, tracked "R E F E R E N C E S")."""
+    squeezed = re.sub(r"\b([A-Za-z]) (?=[A-Za-z])", r"\1", text.strip())
+    return _REFERENCES.match(text.strip()) is not None or _REFERENCES.match(squeezed) is not None
 
 
 def _list_follows(lines: Sequence[Line], at: int) -> bool:
@@ -1058,7 +1061,7 @@ def _reference_entries(
     """The list's entries, and the other lines (appendices after it, or text set beside it)."""
     if not lines:
         return [], []
-    start = 1 if _REFERENCES.match(lines[0].text.strip()) else 0
+    start = 1 if _names_references(lines[0].text) else 0
     # A list set smaller than the text may share pages with it (REVTeX's appendices and
     # bibliography side by side): then only lines of the list's own type belong to it.
     list_size = lines[start].size if start < len(lines) else body_size
