@@ -13,7 +13,8 @@ from rsa_qa.errors import CorpusError
 from rsa_qa.pipeline.document import Document
 from rsa_qa.pipeline.parse import parse_text
 from rsa_qa.pipeline.pdf import pdf_to_text
-from rsa_qa.pipeline.pdf.read import is_bold_font
+from rsa_qa.pipeline.pdf.layout import document_lines
+from rsa_qa.pipeline.pdf.read import is_bold_font, read_pdf
 
 pytestmark = pytest.mark.skipif(not FONT.is_file(), reason="needs the DejaVu font (Debian fonts-dejavu-core)")
 
@@ -531,3 +532,27 @@ def test_a_references_heading_with_a_letter_apart_and_entries_numbered_1_paren(t
     text = pdf_to_text(tmp_path / "paren.pdf")
     assert _headings(text) == ["## 1 Introduction", "## References"]
     assert text.split("## References")[1].split() == " ".join(entries).split()
+
+
+def test_leader_dots_do_not_glue_the_words_of_a_contents_line(tmp_path: Path) -> None:
+    """The dots of a table of contents stand far apart: their gaps must not set the line's
+    word spacing. Words are placed apart without space characters, as TeX sets them."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=16)
+    pdf.cell(0, 10, "Differential Expression of Count Data", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("body", size=10)
+    for _ in range(3):
+        for word in "5.3 How to choose the cutoff?".split():
+            pdf.cell(pdf.get_string_width(word), 5, word)
+            pdf.set_x(pdf.get_x() + 1.0)  # a word space of 0.28 em, no space glyph
+        for _ in range(40):
+            pdf.set_x(pdf.get_x() + 1.5)
+            pdf.cell(pdf.get_string_width("."), 5, ".")
+        pdf.cell(0, 5, " 16")
+        pdf.ln(6)
+    pdf.output(str(tmp_path / "contents.pdf"))
+    pages = document_lines(read_pdf(tmp_path / "contents.pdf").pages)
+    assert [line.text.split(" .")[0] for line in pages[0].lines[1:]] == ["5.3 How to choose the cutoff?"] * 3

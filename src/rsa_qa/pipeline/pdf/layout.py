@@ -388,8 +388,10 @@ def _text(glyphs: list[Glyph], size: float) -> tuple[str, int, tuple[str, ...]]:
     # wider than its usual letter gap, not just wider than a fixed share of the size.
     visible = [g for g in glyphs if g.text.strip() and not _is_accent(g)]
     pairs = list(zip(visible, visible[1:], strict=False))
-    # Fixed-width glyphs sit in wide cells, so their gaps say nothing of the text's tracking.
+    # Fixed-width glyphs sit in wide cells, so their gaps say nothing of the text's tracking;
+    # nor do a table of contents' leader dots, set far apart.
     proportional = [(a, b) for a, b in pairs if not (a.mono or b.mono)] or pairs
+    proportional = [(a, b) for a, b in proportional if not a.text == b.text == "."] or proportional
     letter_gaps = sorted(b.x0 - a.x1 for a, b in proportional if b.x0 > a.x1)
     tracking = TRACKED * letter_gaps[len(letter_gaps) // 2] if letter_gaps else 0.0
     pieces: list[str] = []
