@@ -556,3 +556,26 @@ def test_leader_dots_do_not_glue_the_words_of_a_contents_line(tmp_path: Path) ->
     pdf.output(str(tmp_path / "contents.pdf"))
     pages = document_lines(read_pdf(tmp_path / "contents.pdf").pages)
     assert [line.text.split(" .")[0] for line in pages[0].lines[1:]] == ["5.3 How to choose the cutoff?"] * 3
+
+
+def test_a_numbered_heading_the_outline_names_may_start_in_lower_case(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=18)
+    pdf.cell(0, 10, "Removing Batch Effects in Experiments", align="C", new_x="LMARGIN", new_y="NEXT")
+    paragraph = "The surrogate variables are estimated from the residuals of the fitted model. " * 4
+    for heading in ["1 Overview", "2 Setting up the data", "3 sva for sequencing (svaseq)", "4 What to cite"]:
+        pdf.set_font("body", size=14)
+        pdf.start_section(heading)
+        pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("body", size=10)
+        pdf.multi_cell(0, 5, paragraph)
+        pdf.ln(4)
+    pdf.output(str(tmp_path / "lower.pdf"))
+    assert _headings(pdf_to_text(tmp_path / "lower.pdf")) == [
+        "## 1 Overview",
+        "## 2 Setting up the data",
+        "## 3 sva for sequencing (svaseq)",
+        "## 4 What to cite",
+    ]

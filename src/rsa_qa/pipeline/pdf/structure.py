@@ -742,7 +742,8 @@ class _Headings:
         candidates = [
             line
             for line, run in zip(lines, runs, strict=True)
-            if id(line) not in figure_labels and (id(line) in centred or _heading_like(line, body_size, run))
+            if id(line) not in figure_labels
+            and (id(line) in centred or _heading_like(line, body_size, run) or self._named_numbered(line))
         ]
         styles = Counter(self._style(line) for line in candidates)
         ordered = sorted(styles, key=lambda s: (-s[0], -s[1], -s[2]))
@@ -764,6 +765,17 @@ class _Headings:
             for line in candidates
             if line.size >= body_size * LARGER and self.outline_entry(line)
         }
+
+    def _named_numbered(self, line: Line) -> bool:
+        """A numbered line in a heading's type that the outline names as a section: a title
+        may start in lower case ("13 sva for sequencing") where the words alone would call it
+        an equation."""
+        if _NUMBERING.match(line.text.strip()) is None or not (
+            line.size >= self.body_size * LARGER or line.bold >= 0.8
+        ):
+            return False
+        entry = self.outline_entry(line)
+        return entry is not None and entry.level == min(e.level for e in self.outline)
 
     def _style(self, line: Line) -> tuple[float, int, int]:
         return (round(line.size), int(line.bold >= 0.5), int(line.text.isupper()))
