@@ -579,3 +579,34 @@ def test_a_numbered_heading_the_outline_names_may_start_in_lower_case(tmp_path: 
         "## 3 sva for sequencing (svaseq)",
         "## 4 What to cite",
     ]
+
+
+def test_acknowledgments_the_outline_leaves_out_are_a_section_in_any_type(tmp_path: Path) -> None:
+    """Set in bold body type, unlike the headings the outline lists."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_font("bold", fname=str(BOLD_FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=18)
+    pdf.cell(0, 10, "A Framework for Cluster Ensembles", align="C", new_x="LMARGIN", new_y="NEXT")
+    paragraph = "Cluster ensembles are collections of individual solutions to a clustering problem. " * 4
+    for number, title in enumerate(["Introduction", "Data structures", "Outlook"], 1):
+        pdf.set_font("bold", size=14)
+        pdf.start_section(f"{number} {title}")
+        pdf.cell(0, 8, f"{number} {title}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("body", size=10)
+        pdf.multi_cell(0, 5, paragraph)
+        pdf.ln(4)
+    pdf.set_font("bold", size=10)
+    pdf.cell(0, 6, "Acknowledgments", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    pdf.multi_cell(
+        0, 5, "We are grateful to Walter Böhm for providing efficient code for solving assignment problems."
+    )
+    pdf.output(str(tmp_path / "thanks.pdf"))
+    assert _headings(pdf_to_text(tmp_path / "thanks.pdf")) == [
+        "## 1 Introduction",
+        "## 2 Data structures",
+        "## 3 Outlook",
+        "## Acknowledgments",
+    ]

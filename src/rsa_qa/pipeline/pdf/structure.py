@@ -38,6 +38,12 @@ _NUMBERING = re.compile(
 _APPENDIX = re.compile(
     r"^(?:Appendix|APPENDIX|Annexe|ANNEXE|Annex)\s+(?P<number>[A-Z0-9]{1,2})\s*[:.–—-]?\s*(?P<title>.*)$"
 )
+# The back matter's sections, outside the body's numbering and often left out of the outline,
+# in whatever type a class sets them.
+_BACK_MATTER = re.compile(
+    r"^(?:acknowledge?ments?|funding|competing interests?|conflicts? of interest|data availability)$",
+    re.IGNORECASE,
+)
 _REFERENCES = re.compile(
     r"^(?:\d{1,2}\.?\s+|[IVX]{1,5}\.\s+)?"
     r"(?:references|bibliography|literature cited|works cited|references and notes)$",
@@ -788,6 +794,7 @@ class _Headings:
             return (
                 self.outline_entry(line) is not None
                 or _APPENDIX.match(line.text.strip()) is not None
+                or _BACK_MATTER.match(line.text.strip()) is not None
                 or self._style(line) in self._outline_styles
             )
         return True
@@ -811,6 +818,8 @@ class _Headings:
         appendix = _APPENDIX.match(text)
         if appendix:
             return Heading(appendix["number"], appendix["title"].strip() or "Appendix", 1)
+        if _BACK_MATTER.match(text):
+            return Heading(None, text, 1)
         numbered = _NUMBERING.match(text)
         number = numbered["number"].rstrip(".") if numbered else None
         title = numbered["title"].strip() if numbered else text
