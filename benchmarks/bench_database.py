@@ -2,10 +2,11 @@
 
 For each size it writes the synthetic index bench_start.py writes (or reuses it with
 --keep), publishes it to a throw-away PostgreSQL with pgvector (embedded_postgres.py), and
-measures: the publish (binary COPY, the search tables, pgvector's HNSW index) and the
+measures: the publish (binary COPY, the search tables, pgvector's HNSW or IVFFlat index) and the
 database's size; a replica's load of the version; and a question's 100 nearest passages
 from pgvector (the replica's query path) beside the same from the in-memory FAISS index,
-both p50/p99 and recall@10 against exact, one question at a time, over TCP on 127.0.0.1.
+both p50/p99 and recall@10 against exact, one question at a time, over TCP on 127.0.0.1;
+and a whole query (embedded, searched, ranked) through each.
 Writes benchmarks/results/database.json.
 """
 
@@ -26,11 +27,12 @@ import faiss
 import numpy as np
 import psycopg
 from bench import machine
-from bench_scale import PassageMaker, eval_questions
+from bench_scale import PassageMaker, eval_questions, search_latency
 from bench_start import write_index
 from embedded_postgres import embedded_postgres
 
 from rsa_qa.config import Settings
+from rsa_qa.search.searcher import Searcher
 from rsa_qa.service import ann_settings, load_embedder, open_index
 from rsa_qa.store.database import load_from_database, publish
 from rsa_qa.store.load import load_index
@@ -58,13 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     questions = eval_questions(Path("eval"))[: args.queries]
     vectors = embedder.encode([normalise(q) for q in questions]).astype(np.float32)
     report: dict[str, Any] = {"machine": machine(), "sizes": {}}
+    queried = (questions[:50], vectors[:50])
     root = args.keep or Path(tempfile.mkdtemp(prefix="rsa-qa-database-"))
     try:
         for size in args.sizes:
             index_dir = root / f"index-{size}"
             if not (index_dir / "current").exists():
                 write_index(index_dir, article, PassageMaker(article, seed=7), size, embedder)
-            report["sizes"][str(size)] = measure(index_dir, vectors, ann)
+            report["sizes"][str(size)] = measure(index_dir, vectors, ann, embedder, queried)
             print(f"{size:>9,} passages: {json.dumps(report['sizes'][str(size)])}", flush=True)
     finally:
         if args.keep is None:
@@ -75,11 +78,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def measure(index_dir: Path, vectors: np.ndarray, ann: Any) -> dict[str, Any]:
+def measure(
+    index_dir: Path, vectors: np.ndarray, ann: Any, embedder: Any, queried: tuple[list[str], np.ndarray]
+) -> dict[str, Any]:
     index = load_index(index_dir)
     exact = exact_vectors(index.vectors)
     truth = [set(np.argsort(-(exact @ v))[:10].tolist()) for v in vectors]
     in_memory = _nearest_figures(lambda v: index.vectors.search(v[None], NEAREST)[1][0], vectors, truth)
+    # A whole query (embedded, searched, ranked) as a server answers it, from each store.
+    in_memory["query"] = search_latency(Searcher(index, embedder), *queried)
     figures: dict[str, Any] = {"faiss": in_memory}
     with embedded_postgres() as url:
         started = time.perf_counter()
@@ -95,6 +102,7 @@ def measure(index_dir: Path, vectors: np.ndarray, ann: Any) -> dict[str, Any]:
         nearest = loaded.nearest
         assert nearest is not None
         figures["pgvector"] = _nearest_figures(lambda v: nearest(v, NEAREST), vectors, truth)
+        figures["pgvector"]["query"] = search_latency(Searcher(loaded, embedder), *queried)
         nearest.close()  # type: ignore[attr-defined]
     return figures
 
@@ -118,15 +126,16 @@ def _nearest_figures(
 def format_table(report: dict[str, Any]) -> str:
     lines = [
         "| passages | publish | database | replica load | FAISS p50 / p99 / recall@10 "
-        "| pgvector p50 / p99 / recall@10 |",
-        "|---:|---:|---:|---:|---|---|",
+        "| pgvector p50 / p99 / recall@10 | whole query p50 FAISS / pgvector |",
+        "|---:|---:|---:|---:|---|---|---|",
     ]
     for size, f in report["sizes"].items():
         faiss_, pg = f["faiss"], f["pgvector"]
         lines.append(
             f"| {int(size):,} | {f['publish_s']} s | {f['database_mb']} MB | {f['replica_load_s']} s "
             f"| {faiss_['p50_ms']} / {faiss_['p99_ms']} ms / {faiss_['recall_at_10']} "
-            f"| {pg['p50_ms']} / {pg['p99_ms']} ms / {pg['recall_at_10']} |"
+            f"| {pg['p50_ms']} / {pg['p99_ms']} ms / {pg['recall_at_10']} "
+            f"| {faiss_['query']['query_p50_ms']} / {pg['query']['query_p50_ms']} ms |"
         )
     return "\n".join(lines)
 

@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedder = load_embedder(settings)
     faiss.omp_set_num_threads(1)
     article_searcher = Searcher(article, embedder)
-    report["article_search"] = _search_latency(article_searcher, questions, query_vectors)
+    report["article_search"] = search_latency(article_searcher, questions, query_vectors)
     print(f"the article: query p50 {report['article_search']['query_p50_ms']:.2f} ms", flush=True)
     for size in args.sizes:
         started = time.perf_counter()
@@ -102,9 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         del sources, vectors
         settle_memory()  # as the server does once an index is loaded
         # The article just before and after, so that both see the machine as it is now.
-        before = _search_latency(article_searcher, questions, query_vectors)
-        figures["full_search"] = _search_latency(searcher, questions, query_vectors)
-        after = _search_latency(article_searcher, questions, query_vectors)
+        before = search_latency(article_searcher, questions, query_vectors)
+        figures["full_search"] = search_latency(searcher, questions, query_vectors)
+        after = search_latency(article_searcher, questions, query_vectors)
         figures["article_alongside_query_p50_ms"] = round(
             (before["query_p50_ms"] + after["query_p50_ms"]) / 2, 3
         )
@@ -336,7 +336,7 @@ def _synthetic_searcher(
     return searcher, time.perf_counter() - started
 
 
-def _search_latency(searcher: Searcher, questions: list[str], vectors: np.ndarray) -> dict[str, Any]:
+def search_latency(searcher: Searcher, questions: list[str], vectors: np.ndarray) -> dict[str, Any]:
     """A whole query (the question embedded, then searched) and the search alone, one at a time."""
     options = SearchOptions(top_k=5)
     # Warm-up on other questions: the first searches page in the index's tables.
