@@ -414,6 +414,43 @@ def test_a_proofs_line_numbers_in_the_margin_are_dropped(tmp_path: Path) -> None
     assert "\n[1] R. Koenker" in text and "\n[2] S. Portnoy" in text
 
 
+def test_a_tables_row_numbers_are_kept_though_they_count_like_line_numbers(tmp_path: Path) -> None:
+    """Small numbers counting down a table's first column stand where the text above and
+    below the table runs: not a margin's line numbers."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.set_left_margin(30)
+    pdf.add_page()
+    pdf.set_font("body", size=10)
+    for _ in range(4):
+        pdf.multi_cell(
+            0,
+            6,
+            "The trial enrolled twelve sites, listed below with their recruitment in the first year.",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    for number in range(1, 13):
+        y = pdf.get_y()
+        pdf.set_font("body", size=8)
+        pdf.set_xy(pdf.l_margin, y)
+        pdf.cell(8, 5, str(number), align="R")
+        pdf.cell(60, 5, f"Site recruiting patients {number * 7}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    for _ in range(4):
+        pdf.multi_cell(
+            0,
+            6,
+            "Recruitment was slowest at the rural sites, which joined the trial in its second half.",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    pdf.output(str(tmp_path / "table.pdf"))
+    text = pdf_to_text(tmp_path / "table.pdf")
+    for number in (1, 9, 12):
+        assert f"{number} Site recruiting patients {number * 7}" in text
+
+
 def test_names_set_in_italic_are_the_authors_when_no_upright_line_names_anyone(tmp_path: Path) -> None:
     pdf = FPDF()
     pdf.add_font("body", fname=str(FONT))

@@ -50,11 +50,15 @@ from rsa_qa.store.vector_index import AnnSettings, build_vector_index, exact_vec
 
 # Versions kept: the current one and those before it (a replica may still be loading one).
 KEEP_VERSIONS = 3
-# An IVFFlat index gets one list per this many passages, and a query reads the square root
-# of its lists (pgvector's advice for both): measured at a million passages, 20 of 1,000
-# lists gave recall@10 0.945, 40 gave 0.981.
+# An IVFFlat index gets one list per this many passages up to a million, the square root of
+# the passages beyond, and a query reads the square root of its lists (pgvector's advice for
+# all three): measured at a million passages, 20 of 1,000 lists gave recall@10 0.945, 40
+# gave 0.981. pgvector allows at most IVFFLAT_MAX_LISTS.
 IVFFLAT_ROWS_PER_LIST = 1000
-# pgvector 0.5 or later: the `vector` type and HNSW; the tests run 0.8.5.
+IVFFLAT_MAX_LISTS = 32_768
+PGVECTOR_DEFAULT_LISTS = 100
+# pgvector 0.8 or later: the `vector` type, HNSW, IVFFlat and their iterative scans; the
+# tests run 0.8.5.
 SCHEMA = """
 CREATE EXTENSION IF NOT EXISTS vector;
 CREATE TABLE IF NOT EXISTS rsa_qa_parts (
@@ -330,8 +334,9 @@ def _write_part(connection: Any, part: _Part) -> None:
             copy.write_row((part.key, ordinal, passage, begin, end, vector))
 
 
-def _vector_index_name(dimension: int, kind: str = "hnsw") -> str:
-    return f"rsa_qa_passages_{kind}_{dimension}"
+def _vector_index_name(dimension: int, method: str) -> str:
+    """method: pgvector's, "hnsw" or "ivfflat"."""
+    return f"rsa_qa_passages_{method}_{dimension}"
 
 
 def _ensure_vector_index(connection: Any, dimension: int, kind: str) -> None:
@@ -345,14 +350,20 @@ def _ensure_vector_index(connection: Any, dimension: int, kind: str) -> None:
     in 48 s and found recall@10 0.945 / 0.981 probing 20 / 40 of its 1,000 lists, where HNSW
     (pgvector's m 16, ef_construction 64) took 6-9 minutes to build and reached 0.88-0.94 at
     ef_search 256-512, no faster. HNSW keeps those defaults, not the in-memory index's
-    32 / 80: that graph outgrew 2 GB of maintenance_work_mem at a million passages."""
-    names = [_vector_index_name(dimension, k) for k in ("hnsw", "ivfflat")]
-    if connection.execute("SELECT 1 FROM pg_class WHERE relname = ANY(%s)", [names]).fetchone():
+    32 / 80: that graph outgrew 2 GB of maintenance_work_mem at a million passages.
+
+    An index, once built, is kept as it is: a database that grew past ivf_min_passages keeps
+    its HNSW index, and an IVFFlat index keeps the lists it learnt, until the operator drops
+    it (`DROP INDEX rsa_qa_passages_hnsw_384`) and the next publish builds the other."""
+    names = [_vector_index_name(dimension, method) for method in ("hnsw", "ivfflat")]
+    if any(connection.execute("SELECT to_regclass(%s)", [name]).fetchone()[0] for name in names):
         return
     cast = f"(embedding::vector({dimension})) vector_ip_ops"
     if kind == "ivf":
-        rows = connection.execute("SELECT count(*) FROM rsa_qa_passages").fetchone()
-        lists = max(1, int(rows[0]) // IVFFLAT_ROWS_PER_LIST if rows else 1)
+        counted = connection.execute("SELECT count(*) FROM rsa_qa_passages").fetchone()
+        rows = int(counted[0]) if counted else 0
+        per_list = rows // IVFFLAT_ROWS_PER_LIST if rows <= 1_000_000 else math.isqrt(rows)
+        lists = min(max(1, per_list), IVFFLAT_MAX_LISTS)
         connection.execute(
             f"CREATE INDEX {names[1]} ON rsa_qa_passages USING ivfflat ({cast}) WITH (lists = {lists})"
         )
@@ -366,18 +377,21 @@ def _ensure_vector_index(connection: Any, dimension: int, kind: str) -> None:
 def _ivfflat_probes(connection: Any, dimension: int) -> int:
     """How many of an IVFFlat index's lists a query reads (1 without that index)."""
     row = connection.execute(
-        "SELECT reloptions FROM pg_class WHERE relname = %s", [_vector_index_name(dimension, "ivfflat")]
+        "SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)",
+        [_vector_index_name(dimension, "ivfflat")],
     ).fetchone()
-    options = dict(option.split("=", 1) for option in (row[0] or [])) if row else {}
-    return max(1, math.ceil(math.sqrt(int(options.get("lists", 1)))))
+    if row is None:
+        return 1
+    options = dict(option.split("=", 1) for option in (row[0] or []))
+    return max(1, math.ceil(math.sqrt(int(options.get("lists", PGVECTOR_DEFAULT_LISTS)))))
 
 
 class NearestInDatabase:
-    """A question's nearest passages of one loaded version, from pgvector's HNSW index.
+    """A question's nearest passages of one loaded version, from pgvector's HNSW or IVFFlat index.
 
     The index covers every version's passages; the version's parts are a filter, so the scan
-    is iterative (hnsw.iterative_scan) and returns as many as asked however few the version
-    holds of the whole. One connection per thread, opened on first use.
+    is iterative (hnsw.iterative_scan, ivfflat.iterative_scan) and returns as many as asked
+    however few the version holds of the whole. One connection per thread, opened on first use.
     """
 
     def __init__(self, url: str, parts: list[tuple[str, int]], dimension: int, ef_search: int) -> None:

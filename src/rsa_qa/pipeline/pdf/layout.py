@@ -119,7 +119,7 @@ def page_lines(page: Page, gutter: tuple[float, float] | None = None) -> PageLin
     groups = _with_scripts(list(_baseline_groups(_without_line_numbers(page.glyphs))))
     lines = [line for group in groups for line in _split_line(group, page.number, gutter)]
     middle = gutter[0] if gutter is not None else page.width / 2
-    columns = _column_count(lines, page.width, middle)
+    columns = _column_count(lines, page.width, middle, landscape=page.width > page.height)
     ordered = _reading_order(lines, page.width, middle) if columns == 2 else _top_down(lines)
     _measure_fill(ordered)
     return PageLines(page.number, page.width, page.height, ordered, columns)
@@ -154,24 +154,22 @@ def _without_line_numbers(glyphs: Sequence[Glyph]) -> list[Glyph]:
 
 
 def _alone(column: Sequence[_Number], glyphs: Sequence[Glyph]) -> bool:
-    """Whether nothing else is set in the numbers' strip of the page: the headings' numbers
-    stand at the text's edge, where its lines start too."""
+    """Whether nothing else is set in the numbers' strip, from the top of the page to its
+    foot: a margin's. The headings' numbers stand at the text's edge, where its lines start
+    too; a table's row numbers stand where the text above and below the table runs."""
     own = {id(g) for number in column for g in number.glyphs}
     left, right = min(n.x0 for n in column), max(n.x1 for n in column)
-    low, high = min(n.baseline for n in column), max(n.baseline for n in column)
-    return not any(
-        id(g) not in own and g.text.strip() and g.x0 < right and g.x1 > left and low <= g.baseline <= high
-        for g in glyphs
-    )
+    return not any(id(g) not in own and g.text.strip() and g.x0 < right and g.x1 > left for g in glyphs)
 
 
 def _bare_numbers(glyphs: Sequence[Glyph]) -> list[_Number]:
-    """Numbers of up to three digits set apart from anything else on their baseline."""
+    """Numbers of up to five digits (a proof may number its lines through the whole paper),
+    as words of their own."""
     numbers = []
     for group in _baseline_groups(glyphs):
         for word in _words(group):
             digits = "".join(g.text for g in word)
-            if re.fullmatch("[0-9]{1,3}", digits):
+            if re.fullmatch("[0-9]{1,5}", digits):
                 first, last = word[0], word[-1]
                 numbers.append(
                     _Number(int(digits), first.x0, last.x1, first.baseline, first.size, tuple(word))
@@ -391,7 +389,7 @@ def _text(glyphs: list[Glyph], size: float) -> tuple[str, int, tuple[str, ...]]:
     # Fixed-width glyphs sit in wide cells, so their gaps say nothing of the text's tracking;
     # nor do a table of contents' leader dots, set far apart.
     proportional = [(a, b) for a, b in pairs if not (a.mono or b.mono)] or pairs
-    proportional = [(a, b) for a, b in proportional if not a.text == b.text == "."] or proportional
+    proportional = [(a, b) for a, b in proportional if a.text != "." or b.text != "."] or proportional
     letter_gaps = sorted(b.x0 - a.x1 for a, b in proportional if b.x0 > a.x1)
     tracking = TRACKED * letter_gaps[len(letter_gaps) // 2] if letter_gaps else 0.0
     pieces: list[str] = []
@@ -519,14 +517,15 @@ def _baseline(glyphs: list[Glyph]) -> float:
     return float(Counter(round(g.baseline, 1) for g in glyphs).most_common(1)[0][0])
 
 
-def _column_count(lines: list[Line], width: float, middle: float) -> int:
+def _column_count(lines: list[Line], width: float, middle: float, landscape: bool = False) -> int:
     text_lines = [line for line in lines if len(line.text) > 15]
     left = sum(line.x1 <= middle + 0.02 * width for line in text_lines)
     right = sum(line.x0 >= middle - 0.02 * width for line in text_lines)
     crossing = sum(line.x0 < middle - 0.02 * width and line.x1 > middle + 0.02 * width for line in text_lines)
-    # Nothing across the gutter: two half-pages side by side (a landscape sheet), however
+    # On a landscape sheet, nothing across the gutter: two half-pages side by side, however
     # little one of them holds (a title page beside the text's start).
-    if left >= 5 and right >= 5 and (min(left, right) >= 0.2 * len(text_lines) or crossing == 0):
+    halves = landscape and crossing == 0
+    if left >= 5 and right >= 5 and (min(left, right) >= 0.2 * len(text_lines) or halves):
         return 2
     # Text down the left, a table's short cells down the right, and almost nothing across.
     right_cells = sum(line.x0 >= middle for line in lines)

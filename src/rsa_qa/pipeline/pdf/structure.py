@@ -41,7 +41,7 @@ _APPENDIX = re.compile(
 # The back matter's sections, outside the body's numbering and often left out of the outline,
 # in whatever type a class sets them.
 _BACK_MATTER = re.compile(
-    r"^(?:acknowledge?ments?|funding|competing interests?|conflicts? of interest|data availability)$",
+    r"^(?:acknowledge?ments?|funding|competing interests?|conflicts? of interest|data availability)[.:]?$",
     re.IGNORECASE,
 )
 _REFERENCES = re.compile(
@@ -81,7 +81,7 @@ _CAPTION = re.compile(
 )
 _NAME_SEPARATOR = re.compile(r",\s*(?:and\s+|&\s*)?|;\s*|\s+and\s+|\s*&\s*|\s{3,}", re.IGNORECASE)
 # A copyright line names the holder (a publisher, a society), not the authors.
-_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)", re.IGNORECASE)
+_COPYRIGHT = re.compile(r"^(?:©|copyright\b)", re.IGNORECASE)
 _LEADING_AND = re.compile(r"^(?:and|&|by)\s+", re.IGNORECASE)
 _INITIAL = re.compile(r"^[A-Z]\.(?:-?[A-Z]\.)*$")
 _NAME_WORD = re.compile(r"^(?:[A-Z][\w'’.-]*|van|von|der|den|de|del|della|di|da|du|le|la|y|ter|bin|al-?\w*)$")
