@@ -354,6 +354,31 @@ def test_a_version_as_large_as_the_directory_store_would_search_by_ivf_gets_pgve
     )
 
 
+def test_a_database_that_keeps_an_index_of_the_other_kind_says_so_when_publishing(
+    tmp_path: Path, index: LoadedIndex, embedder: Embedder, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench_scale import PassageMaker
+    from bench_start import write_index
+
+    from rsa_qa.store.database import publish
+    from rsa_qa.store.load import load_index
+
+    published_synthetic(tmp_path / "small", index, embedder, database_url, 1_000, seed=13)  # HNSW
+    monkeypatch.setenv("RSA_QA_ANN_MIN_PASSAGES", "1000")
+    monkeypatch.setenv("RSA_QA_IVF_MIN_PASSAGES", "2000")
+    write_index(tmp_path / "large", index, PassageMaker(index, seed=14), 3_000, embedder)
+    said: list[str] = []
+    publish(load_index(tmp_path / "large"), database_url, progress=said.append)
+    assert "DROP INDEX rsa_qa_passages_hnsw_384" in said[-1], said
+    names = {
+        name
+        for (name,) in rows(
+            database_url, "SELECT relname FROM pg_class WHERE relname LIKE 'rsa_qa_passages_%'"
+        )
+    }
+    assert "rsa_qa_passages_hnsw_384" in names and "rsa_qa_passages_ivfflat_384" not in names
+
+
 def test_a_replica_whose_database_fails_mid_query_answers_from_its_own_copy(
     tmp_path: Path, index: LoadedIndex, embedder: Embedder, database_url: str
 ) -> None:

@@ -204,9 +204,10 @@ def publish(
         missing = [part for part in parts if part.key not in present]
         for part in missing:
             _write_part(connection, part)
-        if missing:
+        index_note = ""
+        if parts:
             dimension, kind = int(manifest["model"]["dimension"]), manifest["vector_index"]["kind"]
-            _ensure_vector_index(connection, dimension, kind)
+            index_note = _ensure_vector_index(connection, dimension, kind)
         inserted = connection.execute(
             "INSERT INTO rsa_qa_versions (version, manifest, parts) VALUES (%s, %s, %s) "
             "ON CONFLICT (version) DO NOTHING RETURNING version",
@@ -224,6 +225,7 @@ def publish(
         f"database {redact(url)}: version {index.version} is current; {len(missing)} of "
         f"{len(parts)} documents sent, {len(parts) - len(missing)} already there"
         + (f"; removed versions {', '.join(removed)}" if removed else "")
+        + index_note
     )
     return True
 
@@ -339,7 +341,7 @@ def _vector_index_name(dimension: int, method: str) -> str:
     return f"rsa_qa_passages_{method}_{dimension}"
 
 
-def _ensure_vector_index(connection: Any, dimension: int, kind: str) -> None:
+def _ensure_vector_index(connection: Any, dimension: int, kind: str) -> str:
     """pgvector's index over every passage vector of this dimension: what a replica asks for a
     question's nearest passages. Built once, with the first version of this dimension; later
     documents are added to it as they are written. The column has no fixed dimension, so the
@@ -354,10 +356,18 @@ def _ensure_vector_index(connection: Any, dimension: int, kind: str) -> None:
 
     An index, once built, is kept as it is: a database that grew past ivf_min_passages keeps
     its HNSW index, and an IVFFlat index keeps the lists it learnt, until the operator drops
-    it (`DROP INDEX rsa_qa_passages_hnsw_384`) and the next publish builds the other."""
+    it (`DROP INDEX rsa_qa_passages_hnsw_384`) and the next publish builds the other; what
+    is returned says so, for the publish's report."""
     names = [_vector_index_name(dimension, method) for method in ("hnsw", "ivfflat")]
-    if any(connection.execute("SELECT to_regclass(%s)", [name]).fetchone()[0] for name in names):
-        return
+    present = [n for n in names if connection.execute("SELECT to_regclass(%s)", [n]).fetchone()[0]]
+    wanted = names[1] if kind == "ivf" else names[0]
+    if present:
+        if wanted in present:
+            return ""
+        return (
+            f"; this version's size asks for {wanted}, the database keeps {present[0]} built "
+            f"when it was smaller (DROP INDEX {present[0]}, then publish, to build it anew)"
+        )
     cast = f"(embedding::vector({dimension})) vector_ip_ops"
     if kind == "ivf":
         counted = connection.execute("SELECT count(*) FROM rsa_qa_passages").fetchone()
@@ -372,6 +382,7 @@ def _ensure_vector_index(connection: Any, dimension: int, kind: str) -> None:
             f"CREATE INDEX {names[0]} ON rsa_qa_passages USING hnsw ({cast}) "
             "WITH (m = 16, ef_construction = 64)"
         )
+    return ""
 
 
 def _ivfflat_probes(connection: Any, dimension: int) -> int:
