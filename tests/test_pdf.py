@@ -80,6 +80,18 @@ def test_unreadable_pdf_is_a_corpus_error(tmp_path: Path) -> None:
         pdf_to_text(broken)
 
 
+def _section(pdf: FPDF, heading: str, paragraph: str, font: str, size: float, outline: bool = False) -> None:
+    """A heading on a line of its own in the given type (listed in the outline when asked),
+    then a paragraph of 10-point body text."""
+    pdf.set_font(font, size=size)
+    if outline:
+        pdf.start_section(heading)
+    pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    pdf.multi_cell(0, 5, paragraph)
+    pdf.ln(4)
+
+
 def _title_page(target: Path, names: list[str], name_gap: float, headings: list[str]) -> Path:
     """A title, authors set side by side `name_gap` mm apart, and headings centred in body type."""
     pdf = FPDF()
@@ -168,16 +180,9 @@ def test_a_heading_the_outline_leaves_out_is_found_by_its_type(tmp_path: Path) -
     pdf.set_font("body", size=18)
     pdf.cell(0, 10, "Censored Quantile Regression Redux", align="C", new_x="LMARGIN", new_y="NEXT")
     paragraph = "The estimator is consistent under random censoring and its asymptotics follow. " * 4
-    for number, title in enumerate(["Introduction", "Overview", "Random Censoring", "Acknowledgments"], 1):
-        pdf.set_font("body", size=14)
-        if title != "Acknowledgments":
-            pdf.start_section(f"{number} {title}")
-        pdf.cell(
-            0, 8, f"{number} {title}" if title != "Acknowledgments" else title, new_x="LMARGIN", new_y="NEXT"
-        )
-        pdf.set_font("body", size=10)
-        pdf.multi_cell(0, 5, paragraph)
-        pdf.ln(4)
+    for heading in ["1 Introduction", "2 Overview", "3 Random Censoring"]:
+        _section(pdf, heading, paragraph, "body", 14, outline=True)
+    _section(pdf, "Acknowledgments", paragraph, "body", 14)
     pdf.output(str(tmp_path / "outline.pdf"))
     headings = _headings(pdf_to_text(tmp_path / "outline.pdf"))
     assert headings == ["## 1 Introduction", "## 2 Overview", "## 3 Random Censoring", "## Acknowledgments"]
@@ -260,11 +265,7 @@ def test_a_bold_heading_in_capitals_may_end_in_a_full_stop(tmp_path: Path) -> No
     pdf.ln(4)
     paragraph = "The class produces manuscripts that roughly comply with the guidelines of the society. " * 4
     for heading in ["INTRODUCTION", "SECTIONS, SUBSECTIONS, EQUATIONS, ETC.", "MISCELLANY"]:
-        pdf.set_font("bold", size=10)
-        pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("body", size=10)
-        pdf.multi_cell(0, 5, paragraph)
-        pdf.ln(4)
+        _section(pdf, heading, paragraph, "bold", 10)
     pdf.output(str(tmp_path / "capitals.pdf"))
     headings = _headings(pdf_to_text(tmp_path / "capitals.pdf"))
     assert headings == [
@@ -603,12 +604,7 @@ def test_a_numbered_heading_the_outline_names_may_start_in_lower_case(tmp_path: 
     pdf.cell(0, 10, "Removing Batch Effects in Experiments", align="C", new_x="LMARGIN", new_y="NEXT")
     paragraph = "The surrogate variables are estimated from the residuals of the fitted model. " * 4
     for heading in ["1 Overview", "2 Setting up the data", "3 sva for sequencing (svaseq)", "4 What to cite"]:
-        pdf.set_font("body", size=14)
-        pdf.start_section(heading)
-        pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("body", size=10)
-        pdf.multi_cell(0, 5, paragraph)
-        pdf.ln(4)
+        _section(pdf, heading, paragraph, "body", 14, outline=True)
     pdf.output(str(tmp_path / "lower.pdf"))
     assert _headings(pdf_to_text(tmp_path / "lower.pdf")) == [
         "## 1 Overview",
@@ -627,13 +623,8 @@ def test_acknowledgments_the_outline_leaves_out_are_a_section_in_any_type(tmp_pa
     pdf.set_font("body", size=18)
     pdf.cell(0, 10, "A Framework for Cluster Ensembles", align="C", new_x="LMARGIN", new_y="NEXT")
     paragraph = "Cluster ensembles are collections of individual solutions to a clustering problem. " * 4
-    for number, title in enumerate(["Introduction", "Data structures", "Outlook"], 1):
-        pdf.set_font("bold", size=14)
-        pdf.start_section(f"{number} {title}")
-        pdf.cell(0, 8, f"{number} {title}", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("body", size=10)
-        pdf.multi_cell(0, 5, paragraph)
-        pdf.ln(4)
+    for heading in ["1 Introduction", "2 Data structures", "3 Outlook"]:
+        _section(pdf, heading, paragraph, "bold", 14, outline=True)
     pdf.set_font("bold", size=10)
     pdf.cell(0, 6, "Acknowledgments", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", size=10)
