@@ -1043,8 +1043,9 @@ def _references_start(lines: Sequence[Line], body_size: float) -> int | None:
 def _names_references(text: str) -> bool:
     """Whether a line is a bibliography's heading, also when its letters stand apart ("R
     eferences" of a font whose widths the PDF does not give, tracked "R E F E R E N C E S")."""
+    # Rejoining lone letters changes no line the pattern names as it stands.
     squeezed = re.sub(r"\b([A-Za-z]) (?=[A-Za-z])", r"\1", text.strip())
-    return _REFERENCES.match(text.strip()) is not None or _REFERENCES.match(squeezed) is not None
+    return _REFERENCES.match(squeezed) is not None
 
 
 def _list_follows(lines: Sequence[Line], at: int) -> bool:
