@@ -517,7 +517,7 @@ def _baseline(glyphs: list[Glyph]) -> float:
     return float(Counter(round(g.baseline, 1) for g in glyphs).most_common(1)[0][0])
 
 
-def _column_count(lines: list[Line], width: float, middle: float, landscape: bool = False) -> int:
+def _column_count(lines: list[Line], width: float, middle: float, landscape: bool) -> int:
     text_lines = [line for line in lines if len(line.text) > 15]
     left = sum(line.x1 <= middle + 0.02 * width for line in text_lines)
     right = sum(line.x0 >= middle - 0.02 * width for line in text_lines)
