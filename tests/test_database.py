@@ -392,3 +392,34 @@ def test_a_replica_whose_database_fails_mid_query_answers_from_its_own_copy(
     loaded.nearest = NearestInDatabase("postgresql://nobody@127.0.0.1:1/gone", [("x", 0)], 384, 40)
     after = run_query(Searcher(loaded, embedder), QueryRequest(query=question))
     assert after.results and after.results[0].section == before.results[0].section
+
+
+def test_a_filtered_search_asks_the_database_for_the_nearest_passages_the_filter_allows(
+    tmp_path: Path, settings: Settings, embedder: Embedder, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rsa_qa.search import searcher as search_module
+    from rsa_qa.search.searcher import Searcher, SearchOptions
+
+    corpus = library(tmp_path, ARTICLE, SYNTHETIC)
+    build_index(
+        with_database(settings, database_url, corpus_dir=corpus, index_dir=tmp_path / "index"),
+        embedder,
+        progress=lambda _: None,
+    )
+    loaded = load_from_database(database_url, AnnSettings(min_passages=10), None, embedder.fingerprint())
+    assert loaded.nearest is not None
+    asked: list[Any] = []
+    nearest = loaded.nearest
+    loaded.nearest = lambda vector, count, within: asked.append(within) or nearest(vector, count, within)
+    monkeypatch.setattr(search_module, "FILTER_EXACT_ROWS", 0)  # however few it allows
+    searcher = Searcher(loaded, embedder, candidates=10)
+    question = "What daily IVIG dose did Carp give?"
+    vineyard = next(doc for doc in loaded.documents if doc != "immunology-rsa-review")
+    assert searcher.search(question, SearchOptions(top_k=20)).hits[0].passage.doc_id != vineyard
+    hits = searcher.search(question, SearchOptions(top_k=20, docs=(vineyard,))).hits
+    assert hits and all(h.passage.doc_id == vineyard for h in hits)
+    hits = searcher.search(question, SearchOptions(top_k=20, sections=("2",))).hits
+    assert hits and all((h.passage.section.number or "").split(".")[0] == "2" for h in hits)
+    assert asked[0] is None and asked[-1] is not None and asked[-1].section_keys
+    rows_found = nearest(embedder.encode([question])[0], 10, asked[-1])
+    assert len(rows_found) == min(10, asked[-1].rows.sum()) and asked[-1].rows[rows_found].all()

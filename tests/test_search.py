@@ -200,3 +200,19 @@ def test_memos_of_texts_and_sentence_terms_stay_bounded(
         fresh.search(question, TOP)
         assert len(fresh._folded_texts) <= 4 and len(fresh._sentence_terms) <= 4
     assert [h.passage.id for h in fresh.search("IVIG dose", TOP).hits] == expected
+
+
+def test_a_filter_on_a_large_index_draws_its_candidates_from_the_passages_it_allows(
+    searcher: Searcher,
+) -> None:
+    """On a large index the candidates are a few hundred of millions of passages: a section
+    whose passages are none of the question's nearest must still be searched, as an index
+    whose every passage is a candidate searches it (the order may differ: some features, such
+    as a passage's rank by cosine, are relative to the candidates)."""
+    narrowed = Searcher(searcher.index, searcher.embedder, candidates=10)
+    question, options = "What daily IVIG dose did Carp give?", SearchOptions(top_k=50, sections=("2",))
+    unfiltered = {h.passage.section.number for h in narrowed.search(question, SearchOptions(top_k=50)).hits}
+    assert not any(n and n.split(".")[0] == "2" for n in unfiltered), "section 2 is not among the candidates"
+    hits = narrowed.search(question, options).hits
+    assert hits and all((h.passage.section.number or "").split(".")[0] == "2" for h in hits)
+    assert {h.passage.id for h in hits} == {h.passage.id for h in searcher.search(question, options).hits}

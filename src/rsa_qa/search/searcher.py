@@ -33,7 +33,7 @@ from rsa_qa.search.question import Question, idf
 from rsa_qa.search.scope import ScopeVerdict, judge_scope
 from rsa_qa.search.tables import SearchTables
 from rsa_qa.store.load import LoadedIndex
-from rsa_qa.store.vector_index import exact_vectors
+from rsa_qa.store.vector_index import Within, exact_vectors, search_within
 from rsa_qa.text import normalise, search_terms
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,9 @@ LEXICAL_BUDGET = 25_000
 _MEMO_LIMIT = 1 << 16
 # Up to this many passage word pieces are held as float32 (200 MB at 384 dimensions).
 _DEQUANTISED_TOKENS = 1 << 17
+# A filter that leaves at most this many passages of a large index has them compared with
+# the question one by one (a few ms); a wider one restricts the vector index's search.
+FILTER_EXACT_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,7 @@ class Searcher:
         self, query: str, options: SearchOptions, query_vector: np.ndarray | None = None
     ) -> SearchResult:
         self.check_filters(options)
-        scored = self.score(query, query_vector)
+        scored = self.score(query, query_vector, self._within(options))
         ranked = self._rank(scored)
         permitted = self._permitted(scored.rows, options)
         allowed = [p for p in ranked if permitted[p]]
@@ -211,14 +214,17 @@ class Searcher:
         hits = [self._hit(i, rank, scored) for rank, i in enumerate(selected, start=1)]
         return SearchResult(hits=self._expand(hits, options.expand), scope=scope)
 
-    def score(self, query: str, query_vector: np.ndarray | None = None) -> Scored:
+    def score(
+        self, query: str, query_vector: np.ndarray | None = None, within: Within | None = None
+    ) -> Scored:
         """Every candidate's features and the ranker's probability that it answers the question.
         query_vector: the question's vector, or (from encode_with_tokens) its vector in row 0
-        and its word pieces' vectors after it."""
+        and its word pieces' vectors after it. within: on a large index, the passages a filter
+        allows, so that the candidates are drawn from them."""
         vector, pieces = self._question_vectors(query, query_vector)
         question = Question.read(query)
         idf_of = {t: idf(self.lexical.passage_frequency, self.lexical.size, t) for t in question.distinct}
-        evidence, sentence_cosines = self._evidence(question, vector, idf_of, pieces)
+        evidence, sentence_cosines = self._evidence(question, vector, idf_of, pieces, within)
         features = passage_features(question, evidence, self.table, sum(idf_of.values()))
         # To 6 decimals, as responses show them: float noise between BLAS paths is not a difference.
         probabilities = np.round(self.ranker.probability(features), 6)
@@ -280,6 +286,7 @@ class Searcher:
         vector: np.ndarray,
         idf_of: dict[str, float],
         pieces: np.ndarray | None = None,
+        within: Within | None = None,
     ) -> tuple[Evidence, np.ndarray | dict[int, float]]:
         known = [(term_id, idf_of[t]) for t in question.distinct for term_id in self.lexical.term_ids([t])]
         ids, weights = [i for i, _ in known], [w for _, w in known]
@@ -297,7 +304,7 @@ class Searcher:
             weighted = self.lexical.presence(ids, weights)
             names = self.lexical.presence(name_ids, name_weights)
         else:
-            rows = self._candidate_rows(vector, repeated)
+            rows = self._candidate_rows(vector, repeated, within)
             dense = self._passage_matrix[rows] @ vector
             sentences = self._sentences_of(rows)
             cosines = self.index.sentence_vectors[sentences] @ vector
@@ -386,18 +393,30 @@ class Searcher:
     def _filter_mask(self, options: SearchOptions) -> np.ndarray:
         return self._permitted(self._all_rows, options)
 
+    def _within(self, options: SearchOptions) -> Within | None:
+        """On an index whose every passage is a candidate anyway (see _evidence), none."""
+        if not (options.docs or options.sections) or len(self.passages) <= self.candidates:
+            return None
+        keys = None
+        if options.sections:
+            keys = tuple(dict.fromkeys(self._section_names[i][1] for i in self._wanted_sections(options)))
+        return Within(self._filter_mask(options), keys)
+
+    def _wanted_sections(self, options: SearchOptions) -> list[int]:
+        """The places in section_names of the sections the filter names."""
+        return [
+            i
+            for i, (number, key) in enumerate(self._section_names)
+            if any(section_matches(number, key, w) for w in options.sections or ())
+        ]
+
     def _permitted(self, rows: np.ndarray, options: SearchOptions) -> np.ndarray:
         """For each of rows, whether the filters allow it (read from the tables, not the passages)."""
         mask = np.ones(len(rows), dtype=bool)
         if options.docs:
             mask &= np.isin(self._doc_of[rows], [self._doc_number[d] for d in options.docs])
         if options.sections:
-            wanted = [
-                i
-                for i, (number, key) in enumerate(self._section_names)
-                if any(section_matches(number, key, w) for w in options.sections)
-            ]
-            mask &= np.isin(self._section_of[rows], wanted)
+            mask &= np.isin(self._section_of[rows], self._wanted_sections(options))
         return mask
 
     def _select(self, allowed: list[int], scored: Scored, options: SearchOptions) -> list[int]:
@@ -424,23 +443,34 @@ class Searcher:
             text = self._folded_texts[row] = normalise(self.passages[row].text)
         return text
 
-    def _candidate_rows(self, vector: np.ndarray, ids: list[int]) -> np.ndarray:
-        """The passages nearest the question by the vector index, and those BM25 ranks best."""
+    def _candidate_rows(self, vector: np.ndarray, ids: list[int], within: Within | None) -> np.ndarray:
+        """The passages nearest the question by the vector index, and those BM25 ranks best,
+        among those the filters allow."""
         count = min(self.candidates, len(self.passages))
-        nearest = self._nearest(vector, count)
-        lexical = self.lexical.candidates(ids, count, self.lexical_budget)
+        nearest = self._nearest(vector, count, within)
+        allowed = None if within is None else within.rows
+        lexical = self.lexical.candidates(ids, count, self.lexical_budget, allowed)
         rows = np.sort(np.concatenate((nearest[nearest >= 0], lexical)))
         distinct: np.ndarray = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
         return distinct  # np.union1d does the same, several times slower on a few hundred rows
 
-    def _nearest(self, vector: np.ndarray, count: int) -> np.ndarray:
+    def _nearest(self, vector: np.ndarray, count: int, within: Within | None = None) -> np.ndarray:
         """The passages nearest the question: from the index's own source when it has one
-        (pgvector), else from its vector index; and from the vector index when the source fails."""
+        (pgvector), else from its vector index; and from the vector index when the source fails.
+        Under a filter, only passages it allows: the few of a narrow one compared one by one."""
+        if within is not None:
+            allowed = np.flatnonzero(within.rows)
+            if len(allowed) <= FILTER_EXACT_ROWS:
+                cosines = self._passage_matrix[allowed] @ vector
+                best: np.ndarray = allowed[np.argsort(-cosines, kind="stable")[:count]]
+                return best
         if self.index.nearest is not None:
             try:
-                return self.index.nearest(vector, count)
+                return self.index.nearest(vector, count, within)
             except RsaQaError as exc:
                 log.warning("nearest passages from the index itself (%s)", exc)
+        if within is not None:
+            return search_within(self.index.vectors, vector, count, within)
         _, nearest = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), count)
         rows: np.ndarray = nearest[0]
         return rows

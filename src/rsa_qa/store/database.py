@@ -46,7 +46,7 @@ from rsa_qa.store.records import (
     passage_from_record,
     passage_record,
 )
-from rsa_qa.store.vector_index import AnnSettings, build_vector_index, exact_vectors
+from rsa_qa.store.vector_index import AnnSettings, Within, build_vector_index, exact_vectors
 
 # Versions kept: the current one and those before it (a replica may still be loading one).
 KEEP_VERSIONS = 3
@@ -402,7 +402,10 @@ class NearestInDatabase:
 
     The index covers every version's passages; the version's parts are a filter, so the scan
     is iterative (hnsw.iterative_scan, ivfflat.iterative_scan) and returns as many as asked
-    however few the version holds of the whole. One connection per thread, opened on first use.
+    however few the version holds of the whole. A search's document and section filters
+    narrow the same WHERE: the parts of the documents that hold allowed passages and, for
+    sections, the sections' keys (the searcher then checks each row exactly). One connection
+    per thread, opened on first use.
     """
 
     def __init__(self, url: str, parts: list[tuple[str, int]], dimension: int, ef_search: int) -> None:
@@ -417,26 +420,42 @@ class NearestInDatabase:
         cast = f"vector({dimension})"
         # An iterative scan in relaxed order returns the nearest rows a little out of order;
         # the materialised CTE puts them back in order of distance (pgvector's README).
-        self._sql = (
-            "WITH nearest AS MATERIALIZED ("
-            f"SELECT part, ordinal, embedding::{cast} <#> %s::{cast} AS distance "
-            "FROM rsa_qa_passages WHERE part = ANY(%s) ORDER BY distance LIMIT %s"
-            ") SELECT part, ordinal FROM nearest ORDER BY distance, part, ordinal"
-        )
+        self._part_starts = np.array([offset for _, offset in parts], dtype=np.int64)
+        self._sql = {
+            sections: (
+                "WITH nearest AS MATERIALIZED ("
+                f"SELECT part, ordinal, embedding::{cast} <#> %s::{cast} AS distance "
+                "FROM rsa_qa_passages WHERE part = ANY(%s) "
+                + ("AND record -> 'section' ->> 'key' = ANY(%s) " if sections else "")
+                + "ORDER BY distance LIMIT %s"
+                ") SELECT part, ordinal FROM nearest ORDER BY distance, part, ordinal"
+            )
+            for sections in (False, True)
+        }
 
-    def __call__(self, vector: np.ndarray, count: int) -> np.ndarray:
+    def __call__(self, vector: np.ndarray, count: int, within: Within | None = None) -> np.ndarray:
         import psycopg
         from pgvector import Vector
 
         question = Vector(np.asarray(vector, dtype=np.float32))
+        keys = self._keys if within is None else self._parts_within(within.rows)
+        sections = None if within is None else within.section_keys
+        arguments = [question, keys, *([list(sections)] if sections else []), count]
         try:
-            found = self._connection().execute(self._sql, [question, self._keys, count]).fetchall()
+            found = self._connection().execute(self._sql[bool(sections)], arguments).fetchall()
         except psycopg.Error as exc:
             broken = self._local.__dict__.pop("connection", None)
             if broken is not None:
                 broken.close()
             raise DatabaseError(f"the database at {redact(self._url)} failed: {_reason(exc)}") from exc
         return np.array([self._offset[part] + ordinal for part, ordinal in found], dtype=np.int64)
+
+    def _parts_within(self, allowed: np.ndarray) -> list[str]:
+        """The parts holding at least one allowed passage row."""
+        counted = np.concatenate(([0], np.cumsum(allowed, dtype=np.int64)))
+        ends = np.append(self._part_starts[1:], len(allowed))
+        holding = counted[ends] > counted[self._part_starts]
+        return [key for key, held in zip(self._keys, holding.tolist(), strict=True) if held]
 
     def _connection(self) -> Any:
         connection = getattr(self._local, "connection", None)

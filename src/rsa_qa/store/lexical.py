@@ -168,8 +168,11 @@ class LexicalIndex:
         asked = (wanted[place] == terms) if len(wanted) else np.zeros(len(terms), dtype=bool)
         return owner[asked], entries[asked], place[asked]
 
-    def candidates(self, ids: Sequence[int], count: int, budget: int) -> np.ndarray:
-        """Up to count passages best by the weights of the question's rarest terms.
+    def candidates(
+        self, ids: Sequence[int], count: int, budget: int, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Up to count passages best by the weights of the question's rarest terms; only
+        passages allowed (a flag per passage) when given.
 
         Terms are taken rarest first while their passage lists add up to at most budget
         postings: the common ones weigh little in BM25 and would cost the most to add up.
@@ -197,6 +200,8 @@ class LexicalIndex:
         rows = np.concatenate(touched)
         values = scores[rows]
         scores[rows] = 0.0  # leave the scratch clean for the next question
+        if allowed is not None:
+            rows, values = rows[allowed[rows]], values[allowed[rows]]
         if len(rows) > count:
             rows = rows[np.argpartition(-values, count - 1)[:count]]
         return rows

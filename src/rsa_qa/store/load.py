@@ -36,6 +36,7 @@ from rsa_qa.store.records import (
     document_from_record,
     model_file,
 )
+from rsa_qa.store.vector_index import Within
 from rsa_qa.store.versions import served_version
 
 
@@ -54,8 +55,9 @@ class LoadedIndex:
     # memory-mapped, JSON parsed. Empty for an index assembled in memory.
     derived: dict[str, Any] = field(default_factory=dict)
     # Where the searcher asks for a question's nearest passages, when not `vectors`: (unit
-    # question vector, how many) -> passage rows. The database store's asks pgvector.
-    nearest: Callable[[np.ndarray, int], np.ndarray] | None = None
+    # question vector, how many, the passages a filter allows) -> passage rows. The
+    # database store's asks pgvector.
+    nearest: Callable[[np.ndarray, int, Within | None], np.ndarray] | None = None
 
     @property
     def model_file(self) -> Path | None:

@@ -14,6 +14,7 @@ HNSW, then IVF, by size. `make bench-scale` measures each one's recall against f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import faiss
 import numpy as np
@@ -125,3 +126,59 @@ def tune(index: faiss.Index, ann: AnnSettings) -> None:
         index.hnsw.efSearch = ann.ef_search
     elif isinstance(index, faiss.IndexIVF | faiss.IndexRefine):
         faiss.extract_index_ivf(index).nprobe = ann.nprobe
+
+
+@dataclass(frozen=True)
+class Within:
+    """The passages a filtered search may return: a flag per passage row, and the keys of
+    the sections the filter names, for a store that filters by section rather than by row."""
+
+    rows: np.ndarray
+    section_keys: tuple[str, ...] | None = None
+
+    @property
+    def share(self) -> float:
+        return float(self.rows.mean()) if len(self.rows) else 0.0
+
+
+# A filtered search looks as much wider as the filter is narrower, up to this many times:
+# HNSW and IVF find the nearest passages of the whole index, and a filter that keeps 5 %
+# of it keeps about 5 % of what they find.
+MAX_WIDENING = 64
+
+
+def search_within(index: faiss.Index, vector: np.ndarray, count: int, within: Within) -> np.ndarray:
+    """The rows nearest the vector among those within allows, best first: the index's own
+    search restricted to them (FAISS's ID selectors), widened for the filter's narrowness."""
+    bits = np.packbits(within.rows, bitorder="little")
+    selector = faiss.IDSelectorBitmap(len(within.rows), faiss.swig_ptr(bits))
+    widening = min(MAX_WIDENING, max(1.0, 1.0 / max(within.share, 1e-9)))
+    params = _restricted(index, selector, widening)
+    question = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+    _, found = index.search(question, count, params=params)
+    rows: np.ndarray = found[0]
+    return rows[rows >= 0]
+
+
+def _restricted(index: faiss.Index, selector: faiss.IDSelector, widening: float) -> Any:
+    """Search parameters of the index's kind, with the selector. SWIG does not keep the C++
+    objects that another points to alive: the outermost holds them, as FAISS's own wrappers do."""
+    params: Any
+    if isinstance(index, faiss.IndexHNSW):
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stubs
+        params.efSearch = int(index.hnsw.efSearch * widening)
+    elif isinstance(index, faiss.IndexRefine):
+        ivf = faiss.extract_index_ivf(index)
+        base = faiss.SearchParametersIVF()
+        base.nprobe = min(ivf.nlist, int(ivf.nprobe * widening))
+        base.sel = selector
+        params = faiss.IndexRefineSearchParameters()
+        params.k_factor = index.k_factor
+        params.base_index_params = base
+        params.referenced_objects = [base, selector]
+        return params
+    else:
+        params = faiss.SearchParameters()
+    params.sel = selector
+    params.referenced_objects = [selector]
+    return params
