@@ -205,11 +205,12 @@ class Searcher:
         self, query: str, options: SearchOptions, query_vector: np.ndarray | None = None
     ) -> SearchResult:
         self.check_filters(options)
-        scored = self.score(query, query_vector, self._within(options))
+        mask = self._filter_mask(options) if options.sections or options.docs else None
+        scored = self.score(query, query_vector, self._within(options, mask))
         ranked = self._rank(scored)
         permitted = self._permitted(scored.rows, options)
         allowed = [p for p in ranked if permitted[p]]
-        scope = self._judge(scored, allowed, options)
+        scope = self._judge(scored, allowed, mask)
         selected = self._select(allowed, scored, options)
         hits = [self._hit(i, rank, scored) for rank, i in enumerate(selected, start=1)]
         return SearchResult(hits=self._expand(hits, options.expand), scope=scope)
@@ -363,22 +364,21 @@ class Searcher:
                     "sections", f"sections: no section {wanted!r} in the index (GET /sections lists them)"
                 )
 
-    def _judge(self, scored: Scored, allowed: list[int], options: SearchOptions) -> ScopeVerdict:
-        filtered = bool(options.sections or options.docs)
+    def _judge(self, scored: Scored, allowed: list[int], mask: np.ndarray | None) -> ScopeVerdict:
+        """mask: under a filter, the passages it allows."""
         if not allowed:
-            where = "the sections and documents asked for" if filtered else "the index"
+            where = "the sections and documents asked for" if mask is not None else "the index"
             return ScopeVerdict(False, f"no passage of {where} can answer it", 0.0)
         # The verdict looks at what is returned: the best allowed passages, and under a filter
         # the vocabulary of the filtered passages only, as if they were the whole corpus.
-        scope = self._filtered_scope(scored.question, options) if filtered else None
+        scope = self._filtered_scope(scored.question, mask) if mask is not None else None
         row = self.scope_row(scored, allowed[: self.candidates], scope)
         probability = round(float(self.models.scope.probability(row[np.newaxis])[0]), 6)
         names = known_names(scored.question, scope.body_frequency if scope else self.body_frequency)
         return judge_scope(row, probability, self.models.scope.threshold, names)
 
-    def _filtered_scope(self, question: Question, options: SearchOptions) -> _Vocabulary:
+    def _filtered_scope(self, question: Question, mask: np.ndarray) -> _Vocabulary:
         """Passage frequencies of the question's terms within the filtered passages."""
-        mask = self._filter_mask(options)
         body = mask & (self.table.body > 0)
         terms = list(
             dict.fromkeys([*question.distinct, *(t for n in question.names for t in search_terms(n))])
@@ -393,14 +393,15 @@ class Searcher:
     def _filter_mask(self, options: SearchOptions) -> np.ndarray:
         return self._permitted(self._all_rows, options)
 
-    def _within(self, options: SearchOptions) -> Within | None:
-        """On an index whose every passage is a candidate anyway (see _evidence), none."""
-        if not (options.docs or options.sections) or len(self.passages) <= self.candidates:
+    def _within(self, options: SearchOptions, mask: np.ndarray | None) -> Within | None:
+        """What the candidates are drawn from under a filter (mask: the passages it allows);
+        none on an index whose every passage is a candidate anyway (see _evidence)."""
+        if mask is None or len(self.passages) <= self.candidates:
             return None
         keys = None
         if options.sections:
             keys = tuple(dict.fromkeys(self._section_names[i][1] for i in self._wanted_sections(options)))
-        return Within(self._filter_mask(options), keys)
+        return Within(mask, keys)
 
     def _wanted_sections(self, options: SearchOptions) -> list[int]:
         """The places in section_names of the sections the filter names."""
