@@ -169,6 +169,10 @@ def test_a_row_changed_in_the_database_is_refused_not_served(
     with pytest.raises(IndexCorrupt, match="fails its checksum"):
         load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
     with psycopg.connect(database_url) as connection:
+        connection.execute("UPDATE rsa_qa_sentences SET embedding = '[1,2,3]' WHERE ordinal = 5")
+    with pytest.raises(IndexCorrupt, match="vectors not of dimension 384"):
+        load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
+    with psycopg.connect(database_url) as connection:
         connection.execute("DELETE FROM rsa_qa_sentences WHERE ordinal = 0")
     with pytest.raises(IndexCorrupt, match="lost rows"):
         load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())

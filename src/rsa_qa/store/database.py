@@ -641,30 +641,51 @@ def _read_part(connection: Any, key: str, version: str, dimension: int) -> _Part
     return part
 
 
-# Vectors are read as pgvector's binary form, many rows joined into one value: a row at a
-# time, as Python objects, took 81 s for 450,000 vectors. A value stays far under 1 GB.
-_VECTORS_PER_READ = 100_000
+# PostgreSQL's binary COPY: a signature, flags and the length of a header extension first,
+# a -1 field count last.
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_COPY_HEADER, _COPY_TRAILER = 19, 2
 
 
 def _vectors(connection: Any, table: str, key: str, count: int, dimension: int, where: str) -> np.ndarray:
-    """The part's vectors in ordinal order, as float32 rows."""
-    chunks = []
-    for first in range(0, count, _VECTORS_PER_READ):
-        row = connection.execute(
-            f"SELECT string_agg(vector_send(embedding), ''::bytea ORDER BY ordinal) FROM {table} "  # noqa: S608
-            "WHERE part = %s AND ordinal >= %s AND ordinal < %s",
-            [key, first, first + _VECTORS_PER_READ],
-        ).fetchone()
-        chunks.append(bytes(row[0]) if row and row[0] is not None else b"")
-    raw = b"".join(chunks)
-    # Each vector: a 2-byte dimension, 2 unused bytes, then big-endian float32 values.
-    if len(raw) != count * 4 * (dimension + 1):
+    """The part's vectors in ordinal order, as float32 rows. Read as a binary COPY, whose
+    rows all have the same size here, so that numpy reads the stream whole. A row at a time as
+    Python objects took 81 s for 450,000 vectors; pgvector's binary forms joined into one value
+    by string_agg, 6.1-6.6 s for 280,000; the COPY, 3.2-4.0 s for the same (measured together)."""
+    # A row: its field count (2 bytes), the field's length (4), then pgvector's binary form
+    # of the vector: its dimension (2), 2 unused bytes, big-endian float32 values.
+    row = np.dtype(
+        [
+            ("fields", ">i2"),
+            ("length", ">i4"),
+            ("dimension", ">u2"),
+            ("unused", ">u2"),
+            ("values", ">f4", (dimension,)),
+        ]
+    )
+    expected = _COPY_HEADER + count * row.itemsize + _COPY_TRAILER
+    raw = np.empty(expected, dtype=np.uint8)
+    filled = 0
+    statement = (
+        f"COPY (SELECT embedding FROM {table} WHERE part = %s ORDER BY ordinal) TO STDOUT (FORMAT BINARY)"
+    )
+    with connection.cursor().copy(statement, [key]) as copy:  # noqa: S608 (table is one of ours)
+        for block in copy:
+            if filled + len(block) > expected:
+                raise IndexCorrupt(f"{where} holds vectors not of dimension {dimension}: {REBUILD_HINT}")
+            raw[filled : filled + len(block)] = np.frombuffer(block, dtype=np.uint8)
+            filled += len(block)
+    body = raw[_COPY_HEADER : expected - _COPY_TRAILER]
+    rows = body.view(row) if filled == expected else None
+    if (
+        rows is None
+        or raw[: len(_COPY_SIGNATURE)].tobytes() != _COPY_SIGNATURE
+        or bool(np.any(rows["fields"] != 1))
+        or bool(np.any(rows["length"] != 4 + 4 * dimension))
+        or bool(np.any(rows["dimension"] != dimension))
+    ):
         raise IndexCorrupt(f"{where} holds vectors not of dimension {dimension}: {REBUILD_HINT}")
-    words = np.frombuffer(raw, dtype=">f4").reshape(count, dimension + 1)
-    header = np.frombuffer(raw, dtype=">u2").reshape(count, 2 * (dimension + 1))[:, 0]
-    if count and bool(np.any(header != dimension)):
-        raise IndexCorrupt(f"{where} holds vectors not of dimension {dimension}: {REBUILD_HINT}")
-    return np.ascontiguousarray(words[:, 1:], dtype=np.float32)
+    return rows["values"].astype(np.float32, order="C")
 
 
 def _assemble(version: str, manifest: dict[str, Any], parts: list[_Part], ann: AnnSettings) -> LoadedIndex:
