@@ -22,6 +22,7 @@ from rsa_qa.http.app import create_app
 from rsa_qa.pipeline.embed import Embedder
 from rsa_qa.search.searcher import Searcher
 from rsa_qa.service import Service, build_index
+from rsa_qa.store.load import LoadedIndex
 
 DATA = Path(__file__).parent / "data"
 REVIEW, SYNTHETIC, REVIEW_PDF = (
@@ -34,7 +35,9 @@ pytestmark = pytest.mark.skipif(not FONT.is_file(), reason="needs the DejaVu fon
 
 
 @pytest.fixture(scope="module")
-def three_documents(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[TestClient]:
+def three_indexed(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> tuple[Settings, LoadedIndex]:
     root = tmp_path_factory.mktemp("three")
     corpus = root / "corpus"
     corpus.mkdir()
@@ -42,9 +45,17 @@ def three_documents(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
     shutil.copy(DATA / "synthetic-vineyard-sensors.md", corpus)
     article_to_pdf(ARTICLE.read_text(encoding="utf-8"), corpus / "immunology-rsa-review.pdf")
     settings = Settings(corpus_dir=corpus, index_dir=root / "index")
-    index = build_index(settings, embedder, progress=lambda _: None).index
-    service = Service(settings, searcher=Searcher(index, embedder), not_ready_reason=None)
-    with TestClient(create_app(settings, service)) as client:
+    return settings, build_index(settings, embedder, progress=lambda _: None).index
+
+
+def serve(settings: Settings, searcher: Searcher) -> TestClient:
+    return TestClient(create_app(settings, Service(settings, searcher=searcher, not_ready_reason=None)))
+
+
+@pytest.fixture(scope="module")
+def three_documents(three_indexed: tuple[Settings, LoadedIndex], embedder: Embedder) -> Iterator[TestClient]:
+    settings, index = three_indexed
+    with serve(settings, Searcher(index, embedder)) as client:
         yield client
 
 
@@ -104,6 +115,22 @@ def test_docs_filter(three_documents: TestClient) -> None:
     ]
     assert results and {r["doc"]["id"] for r in results} == {REVIEW_PDF}
     assert results[0]["section"]["number"] == "3.2"
+
+
+def test_filters_of_a_large_library_search_the_passages_they_allow(
+    three_indexed: tuple[Settings, LoadedIndex], embedder: Embedder
+) -> None:
+    """As in a library whose passages far outnumber a question's candidates (10 here): a
+    document none of whose passages is near the question is still searched, and a filter
+    that allows no passage at all is answered, not failed."""
+    settings, index = three_indexed
+    with serve(settings, Searcher(index, embedder, candidates=10)) as client:
+        question = "What daily IVIG dose did Carp give?"
+        results = ask(client, question, docs=[SYNTHETIC], top_k=10)["results"]
+        assert results and {r["doc"]["id"] for r in results} == {SYNTHETIC}
+        nothing = ask(client, question, docs=[SYNTHETIC], sections=["3.2"])
+        assert nothing["results"] == [] and nothing["in_scope"] is False
+        assert "sections and documents asked for" in nothing["reason"]
 
 
 def test_citations_resolve_within_each_document(three_documents: TestClient) -> None:

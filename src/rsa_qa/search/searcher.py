@@ -206,6 +206,8 @@ class Searcher:
     ) -> SearchResult:
         self.check_filters(options)
         mask = self._filter_mask(options) if options.sections or options.docs else None
+        if mask is not None and not mask.any():  # e.g. a section that document does not have
+            return SearchResult(hits=[], scope=_nothing_allowed(filtered=True))
         scored = self.score(query, query_vector, self._within(options, mask))
         ranked = self._rank(scored)
         permitted = self._permitted(scored.rows, options)
@@ -367,8 +369,7 @@ class Searcher:
     def _judge(self, scored: Scored, allowed: list[int], mask: np.ndarray | None) -> ScopeVerdict:
         """mask: under a filter, the passages it allows."""
         if not allowed:
-            where = "the sections and documents asked for" if mask is not None else "the index"
-            return ScopeVerdict(False, f"no passage of {where} can answer it", 0.0)
+            return _nothing_allowed(filtered=mask is not None)
         # The verdict looks at what is returned: the best allowed passages, and under a filter
         # the vocabulary of the filtered passages only, as if they were the whole corpus.
         scope = self._filtered_scope(scored.question, mask) if mask is not None else None
@@ -459,22 +460,35 @@ class Searcher:
         """The passages nearest the question: from the index's own source when it has one
         (pgvector), else from its vector index; and from the vector index when the source fails.
         Under a filter, only passages it allows: the few of a narrow one compared one by one."""
-        if within is not None:
-            allowed = np.flatnonzero(within.rows)
-            if len(allowed) <= FILTER_EXACT_ROWS:
-                cosines = self._passage_matrix[allowed] @ vector
-                best: np.ndarray = allowed[np.argsort(-cosines, kind="stable")[:count]]
-                return best
+        allowed = None if within is None else np.flatnonzero(within.rows)
+        if allowed is not None and len(allowed) <= FILTER_EXACT_ROWS:
+            return self._exactly_nearest(vector, count, allowed)
+        found = None
         if self.index.nearest is not None:
             try:
-                return self.index.nearest(vector, count, within)
+                found = self.index.nearest(vector, count, within)
             except RsaQaError as exc:
                 log.warning("nearest passages from the index itself (%s)", exc)
-        if within is not None:
-            return search_within(self.index.vectors, vector, count, within)
-        _, nearest = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), count)
-        rows: np.ndarray = nearest[0]
-        return rows
+        if found is None and within is not None:
+            found = search_within(self.index.vectors, vector, count, within)
+        elif found is None:
+            found = self.index.vectors.search(vector.reshape(1, -1).astype(np.float32), count)[1][0]
+        if allowed is not None and not len(found):
+            # An approximate search can come back empty-handed under a narrow filter.
+            found = self._exactly_nearest(vector, count, allowed)
+        return np.asarray(found)
+
+    def _exactly_nearest(self, vector: np.ndarray, count: int, allowed: np.ndarray) -> np.ndarray:
+        """The count allowed rows nearest the question, compared one by one, FILTER_EXACT_ROWS
+        at a time (a copy of their vectors each)."""
+        best, cosines = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        for start in range(0, len(allowed), FILTER_EXACT_ROWS):
+            rows = allowed[start : start + FILTER_EXACT_ROWS]
+            best = np.concatenate((best, rows))
+            cosines = np.concatenate((cosines, self._passage_matrix[rows] @ vector))
+            kept = np.argsort(-cosines, kind="stable")[:count]
+            best, cosines = best[kept], cosines[kept]
+        return best
 
     def _sentences_of(self, rows: np.ndarray) -> np.ndarray:
         """The sentence rows of the given passages, passage by passage."""
@@ -580,6 +594,11 @@ def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     taken: np.ndarray = np.repeat(starts, counts) + within
     return taken
+
+
+def _nothing_allowed(filtered: bool) -> ScopeVerdict:
+    where = "the sections and documents asked for" if filtered else "the index"
+    return ScopeVerdict(False, f"no passage of {where} can answer it", 0.0)
 
 
 def section_matches(number: str | None, key: str, wanted: str) -> bool:
