@@ -423,10 +423,10 @@ class NearestInDatabase:
         self._local = threading.local()
         self._opened: list[Any] = []  # every thread's connection, closed with this object
         self._opened_lock = threading.Lock()
+        self._part_starts = np.array([offset for _, offset in parts], dtype=np.int64)
         cast = f"vector({dimension})"
         # An iterative scan in relaxed order returns the nearest rows a little out of order;
         # the materialised CTE puts them back in order of distance (pgvector's README).
-        self._part_starts = np.array([offset for _, offset in parts], dtype=np.int64)
         self._sql = {
             sections: (
                 "WITH nearest AS MATERIALIZED ("
