@@ -31,8 +31,10 @@ from rsa_qa.pipeline.document import PARTS, REFERENCES, Document
 
 # Ligature glyphs, and control codes (unmapped glyphs of fonts without a Unicode map).
 LIGATURES = re.compile("[\ufb00-\ufb06\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# A run of letters this long is two or more words glued together by the extraction.
+# A run of letters this long is two or more words glued together by the extraction, unless
+# it is a program's camel-case name (varianceStabilizingTransformation in an R vignette).
 GLUED = re.compile(r"[A-Za-z]{25,}")
+CAMEL_CASE = re.compile(r"[a-z][A-Z]")
 SIMILAR = 0.85
 
 
@@ -98,7 +100,11 @@ def structure(document: Document, truth: dict[str, Any], name: str) -> PaperFigu
 def noise(figures: PaperFigures, texts: list[str]) -> None:
     figures.passages = len(texts)
     figures.ligature_passages = sum(bool(LIGATURES.search(t)) for t in texts)
-    figures.glued_passages = sum(bool(GLUED.search(t)) for t in texts)
+    figures.glued_passages = sum(is_glued(t) for t in texts)
+
+
+def is_glued(text: str) -> bool:
+    return any(not CAMEL_CASE.search(run) for run in GLUED.findall(text))
 
 
 def papers_in(folder: Path) -> list[tuple[Path, dict[str, Any]]]:

@@ -12,7 +12,7 @@ import shutil
 import statistics
 
 import pytest
-from papers import PaperFigures, papers_in, score_folder
+from papers import PaperFigures, is_glued, papers_in, score_folder
 
 from conftest import ARTICLE, EVAL, ROOT
 from rsa_qa.config import Settings
@@ -55,6 +55,20 @@ def test_passages_carry_no_ligature_glyphs_or_glued_words(figures: list[PaperFig
     noisy = sum(f.ligature_passages + f.glued_passages for f in figures)
     assert passages > 1000
     assert noisy <= 0.005 * passages
+
+
+@pytest.mark.parametrize(
+    ("text", "glued"),
+    [
+        ("Ifapaperisacceptedforpublication, itis sent", True),
+        ("the Proceedingsofthenationalacademy of", True),
+        ("vsd = varianceStabilizingTransformation ( cdsBlind )", False),
+        ("see newCountDataSetFromHTSeqCount, described below", False),
+        ("a deoxyribonucleoprotein complex", False),
+    ],
+)
+def test_glued_words_are_told_from_a_programs_camel_case_names(text: str, glued: bool) -> None:
+    assert is_glued(text) is glued
 
 
 def test_questions_find_their_passage_under_the_right_section(figures: list[PaperFigures]) -> None:
