@@ -210,8 +210,11 @@ class Searcher:
             return SearchResult(hits=[], scope=_nothing_allowed(filtered=True))
         scored = self.score(query, query_vector, self._within(options, mask))
         ranked = self._rank(scored)
-        permitted = self._permitted(scored.rows, options)
-        allowed = [p for p in ranked if permitted[p]]
+        if mask is None:
+            allowed = ranked
+        else:
+            permitted = mask[scored.rows]
+            allowed = [p for p in ranked if permitted[p]]
         scope = self._judge(scored, allowed, mask)
         selected = self._select(allowed, scored, options)
         hits = [self._hit(i, rank, scored) for rank, i in enumerate(selected, start=1)]
@@ -392,7 +395,13 @@ class Searcher:
         return _Vocabulary(body_frequency, int(body.sum()), frequency)
 
     def _filter_mask(self, options: SearchOptions) -> np.ndarray:
-        return self._permitted(self._all_rows, options)
+        """For every passage, whether the filters allow it (read from the tables, not the passages)."""
+        mask = np.ones(len(self.passages), dtype=bool)
+        if options.docs:
+            mask &= np.isin(self._doc_of, [self._doc_number[d] for d in options.docs])
+        if options.sections:
+            mask &= np.isin(self._section_of, self._wanted_sections(options))
+        return mask
 
     def _within(self, options: SearchOptions, mask: np.ndarray | None) -> Within | None:
         """What the candidates are drawn from under a filter (mask: the passages it allows);
@@ -411,15 +420,6 @@ class Searcher:
             for i, (number, key) in enumerate(self._section_names)
             if any(section_matches(number, key, w) for w in options.sections or ())
         ]
-
-    def _permitted(self, rows: np.ndarray, options: SearchOptions) -> np.ndarray:
-        """For each of rows, whether the filters allow it (read from the tables, not the passages)."""
-        mask = np.ones(len(rows), dtype=bool)
-        if options.docs:
-            mask &= np.isin(self._doc_of[rows], [self._doc_number[d] for d in options.docs])
-        if options.sections:
-            mask &= np.isin(self._section_of[rows], self._wanted_sections(options))
-        return mask
 
     def _select(self, allowed: list[int], scored: Scored, options: SearchOptions) -> list[int]:
         """The first top_k allowed positions above min_score, of distinct text."""
