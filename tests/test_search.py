@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+
+import numpy as np
 import pytest
 
 from conftest import EVAL
@@ -11,6 +15,7 @@ from rsa_qa.search import searcher as search_module
 from rsa_qa.search.question import asks_for_citation
 from rsa_qa.search.searcher import Searcher, SearchOptions
 from rsa_qa.store.load import LoadedIndex
+from rsa_qa.store.vector_index import Within
 
 TOP = SearchOptions(top_k=5)
 
@@ -216,3 +221,32 @@ def test_a_filter_on_a_large_index_draws_its_candidates_from_the_passages_it_all
     hits = narrowed.search(question, options).hits
     assert hits and all((h.passage.section.number or "").split(".")[0] == "2" for h in hits)
     assert {h.passage.id for h in hits} == {h.passage.id for h in searcher.search(question, options).hits}
+
+
+def test_a_database_is_asked_for_the_nearest_passages_while_bm25_finds_its_candidates(
+    searcher: Searcher,
+) -> None:
+    """A database's round trip is most of a question's time on a large index: the searcher
+    must not wait for it before the BM25 candidates' work. The stand-in database answers
+    only once that work has begun; asked first and waited for, it would time out."""
+    bm25_begun = threading.Event()
+
+    def database(vector: np.ndarray, count: int, within: Within | None) -> np.ndarray:
+        if not bm25_begun.wait(timeout=10):
+            pytest.fail("the database was waited for before BM25 began")
+        return np.asarray(searcher.index.vectors.search(vector[None], count)[1][0])
+
+    index = dataclasses.replace(searcher.index, nearest=database)
+    overlapping = Searcher(index, searcher.embedder, candidates=10)
+    candidates = overlapping.lexical.candidates
+
+    def begin(*args: object, **kwargs: object) -> np.ndarray:
+        bm25_begun.set()
+        return candidates(*args, **kwargs)  # type: ignore[arg-type]
+
+    overlapping.lexical.candidates = begin  # type: ignore[method-assign]
+    sequential = Searcher(searcher.index, searcher.embedder, candidates=10)
+    question = "What daily IVIG dose did Carp give?"
+    assert [h.passage.id for h in overlapping.search(question, TOP).hits] == [
+        h.passage.id for h in sequential.search(question, TOP).hits
+    ]

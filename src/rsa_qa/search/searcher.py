@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,10 @@ _DEQUANTISED_TOKENS = 1 << 17
 # A filter that leaves at most this many passages of a large index has them compared with
 # the question one by one (a few ms); a wider one restricts the vector index's search.
 FILTER_EXACT_ROWS = 20_000
+# A database asked for a question's nearest passages answers while the searcher finds the
+# BM25 candidates: this many questions' database queries at once per searcher (and so at most
+# this many connections per replica); more wait their turn.
+NEAREST_THREADS = 16
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,11 @@ class Searcher:
         self._doc_of = tables.doc_of
         self._section_names = tables.section_names
         self._section_of = tables.section_of
+        self._asking = (
+            ThreadPoolExecutor(NEAREST_THREADS, thread_name_prefix="rsa-qa-nearest")
+            if index.nearest is not None
+            else None
+        )
 
     def passage_counts(self) -> Counter[tuple[str, str]]:
         """Passages per (document, section key), from the tables rather than the passages."""
@@ -449,12 +459,22 @@ class Searcher:
         """The passages nearest the question by the vector index, and those BM25 ranks best,
         among those the filters allow."""
         count = min(self.candidates, len(self.passages))
-        nearest = self._nearest(vector, count, within)
+        nearest = self._nearest_soon(vector, count, within)
         allowed = None if within is None else within.rows
         lexical = self.lexical.candidates(ids, count, self.lexical_budget, allowed)
-        rows = np.sort(np.concatenate((nearest[nearest >= 0], lexical)))
+        found = nearest()
+        rows = np.sort(np.concatenate((found[found >= 0], lexical)))
         distinct: np.ndarray = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
         return distinct  # np.union1d does the same, several times slower on a few hundred rows
+
+    def _nearest_soon(
+        self, vector: np.ndarray, count: int, within: Within | None
+    ) -> Callable[[], np.ndarray]:
+        """The nearest passages, to be collected: a database is asked at once, in another
+        thread, so that its round trip and search overlap the BM25 candidates' work here."""
+        if self._asking is None:
+            return lambda: self._nearest(vector, count, within)
+        return self._asking.submit(self._nearest, vector, count, within).result
 
     def _nearest(self, vector: np.ndarray, count: int, within: Within | None = None) -> np.ndarray:
         """The passages nearest the question: from the index's own source when it has one
