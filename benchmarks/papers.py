@@ -73,7 +73,8 @@ def top_level_titles(document: Document) -> list[str]:
     """The document's top-level body sections, as "title" and "Appendix X: title" forms."""
     titles = []
     for section in document.sections:
-        if len(section.path) == 1 and section.title not in PARTS:
+        # A numbered "4 References" is a section of the body (an authors' guide's about citing).
+        if len(section.path) == 1 and (section.title not in PARTS or section.number):
             titles.append(section.title)
             if section.number:
                 titles.append(f"Appendix {section.number}: {section.title}")

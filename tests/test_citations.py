@@ -14,6 +14,8 @@ from rsa_qa.pipeline.citations import cited_numbers, parse_entry, split_entries
         ("no marker here", []),
         ("range capped [1-2000]", list(range(1, 52))),
         ("superscript miscarriage¹,³ and risk²⁻⁴", [1, 3, 2, 4]),
+        ("after punctuation: the command,¹ by an en-dash.², ³ and (Ref.)⁴", [1, 2, 3, 4]),
+        ("a superscript alone ¹ after a space is no marker", []),
         ("a plain number 2020 or dose 400 is not a marker", []),
     ],
 )

@@ -638,3 +638,86 @@ def test_acknowledgments_the_outline_leaves_out_are_a_section_in_any_type(tmp_pa
         "## 3 Outlook",
         "## Acknowledgments",
     ]
+
+
+def _guide(target: Path) -> Path:
+    """An authors' guide as PTP, AIAA and CJE set theirs: a version line under the title,
+    "§"-numbered sections, a lettered "Abstract" subsection about writing one, a numbered
+    "References" section about citing before the bibliography, an appendix whose title is
+    set on the line below its label, and a bibliography numbered by raised numbers, each
+    entry's first line indented."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_font("bold", fname=str(BOLD_FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=18)
+    for line in ("Preparing Papers for the Example Journal", "Version 2.30.0"):
+        pdf.cell(0, 9, line, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=12)
+    pdf.cell(0, 8, "Ann Example", align="C", new_x="LMARGIN", new_y="NEXT")
+    prose = "Authors prepare their manuscripts with the class file and send them to the office. " * 3
+
+    def heading(text: str, size: int = 12) -> None:
+        pdf.ln(3)
+        pdf.set_font("bold", size=size)
+        pdf.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("body", size=10)
+        pdf.multi_cell(0, 5, prose)
+
+    heading("§1. Introduction")
+    heading("§2. Headings")
+    heading("A. Numbering", size=10)
+    heading("B. Abstract", size=10)
+    heading("§3. References")
+    pdf.ln(3)
+    pdf.set_font("bold", size=12)
+    pdf.cell(0, 7, "Appendix A", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    pdf.cell(0, 5, "How to Make an Appendix", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5, prose)
+    pdf.ln(3)
+    pdf.set_font("bold", size=12)
+    pdf.cell(0, 7, "References", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=8)
+    for number, first, second in (
+        (
+            "¹",
+            "Sutton, K., “Air Radiation Revisited,” Thermal Design of Orbital Transfer Vehicles,",
+            "AIAA, New York, 1985, pp. 419–441.",
+        ),
+        (
+            "²",
+            "Miner, E. W. and Lewis, C. H., “Hypersonic Ionizing Air Viscous Shock-Layer Flows,”",
+            "NASA CR-2250, May 1975.",
+        ),
+        (
+            "³",
+            "Wirin, W. B., “Space Debris 1989,” Proceedings of the Colloquium on the Law of Outer Space,",
+            "AIAA, Washington, DC, 1990, pp. 184–196.",
+        ),
+    ):
+        pdf.set_x(pdf.l_margin + 8)
+        pdf.cell(0, 4, f"{number}{first}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 4, second, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(target))
+    return target
+
+
+def test_an_authors_guide_keeps_its_numbered_sections_about_abstracts_and_references(tmp_path: Path) -> None:
+    text = pdf_to_text(_guide(tmp_path / "guide.pdf"))
+    assert _front(text)["title"] == "Preparing Papers for the Example Journal"
+    assert _headings(text) == [
+        "## 1 Introduction",
+        "## 2 Headings",
+        "## 3 References",
+        "## A. How to Make an Appendix",
+        "## References",
+    ]
+    document = parse_text(text, "guide")
+    paths = {s.label: s.path for s in document.sections}
+    assert paths["B Abstract"] == ("2 Headings", "B Abstract"), (
+        "a lettered subsection, not the paper's abstract"
+    )
+    assert any(p.section.label == "3 References" for p in document.paragraphs), "a section of the body"
+    assert [r.author for r in document.references.values()] == ["Sutton", "Miner", "Wirin"]
+    assert sorted(document.references) == [1, 2, 3]

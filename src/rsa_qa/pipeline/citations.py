@@ -22,7 +22,8 @@ _NUMBERED_ENTRY = re.compile(
 )
 _ENTRY_START = re.compile(r"^[ \t]*(?:[-•*][ \t]*)?(?:\[\d{1,4}\]|\d{1,4}[.)][ \t])", re.MULTILINE)
 _BRACKETS = re.compile(r"\[(\d{1,4}(?:\s*[,;–-]\s*\d{1,4})*)\]")
-_SUPERSCRIPTS = re.compile(r"(?<=\w)([⁰¹²³⁴⁵⁶⁷⁸⁹]+(?:[,⁻–-][⁰¹²³⁴⁵⁶⁷⁸⁹]+)*)")
+# A raised number after a word or the punctuation that ends one ("the command,¹", "dash.¹, ², ³").
+_SUPERSCRIPTS = re.compile(r"(?:(?<=[\w,.;:)\]”’\"])|(?<=, ))([⁰¹²³⁴⁵⁶⁷⁸⁹]+(?:[,⁻–-][⁰¹²³⁴⁵⁶⁷⁸⁹]+)*)")
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _PARTICLE = r"(?i:van|von|de|der|den|del|della|da|dos|du|la|le|di|ten|ter)"
 # A surname: a capital (any script's, roughly: not a digit, underscore or lower-case letter)

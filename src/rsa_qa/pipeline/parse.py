@@ -38,7 +38,7 @@ from rsa_qa.text import collapse_whitespace
 REFERENCE_TITLES = frozenset({"references", "reference", "bibliography", "literature cited", "works cited"})
 
 _NUMBERED = re.compile(r"(?P<number>\d{1,3}(?:\.\d{1,3})*)\.?\s+(?P<title>\S.*)")
-_LETTERED = re.compile(r"(?P<number>[A-Z]|[IVX]{1,5})\.\s+(?P<title>\S.*)")
+_LETTERED = re.compile(r"(?P<number>[A-Z]\d{0,2}|[IVX]{1,5})\.\s+(?P<title>\S.*)")
 _MARKDOWN = re.compile(r"(?P<hashes>#{1,6})\s+(?P<title>\S.*?)\s*#*")
 _LABELLED = re.compile(r"(?P<label>Abstract|Keywords?|Key words)\s*[:.—–-]\s*", re.IGNORECASE)
 _BLOCK = re.compile(r"\S(?:.*\S)?(?:\n[ \t]*\S.*)*")
@@ -154,6 +154,7 @@ class _Builder:
         self.in_references = False
         self.front_lines: list[_Block] = []
         self.markdown = False
+        self.bibliography_at: int | None = None  # the block of the last References heading
         self.marks_sections = False
 
     @property
@@ -165,15 +166,21 @@ class _Builder:
         marked = [m for b in blocks[1:] if (m := _MARKDOWN.fullmatch(collapse_whitespace(b.text)))]
         self.markdown = bool(marked)
         self.marks_sections = any(not _is_part_heading(m["title"]) for m in marked)
-        for block in blocks[1:]:
-            self._consume(block)
+        # A numbered "4 References" with another References heading after it is a section
+        # about citing (an authors' guide's), not the bibliography.
+        listed = [
+            i for i, b in enumerate(blocks) if _is_references_heading(_bare(collapse_whitespace(b.text)))
+        ]
+        self.bibliography_at = listed[-1] if listed else None
+        for at, block in enumerate(blocks[1:], start=1):
+            self._consume(block, at)
         self._finish_front_matter(blocks[0])
 
-    def _consume(self, block: _Block) -> None:
+    def _consume(self, block: _Block, at: int) -> None:
         text = collapse_whitespace(block.text)
         markdown = _MARKDOWN.fullmatch(text)
-        bare = (markdown["title"] if markdown else text).strip().rstrip(":").lower()
-        if _is_references_heading(bare):
+        bare = _bare(text)
+        if _is_references_heading(bare) and (at == self.bibliography_at or not _NUMBERED.fullmatch(bare)):
             self.current = self._open(REFERENCES, None, level=1)
             self.in_references = True
             return
@@ -262,15 +269,18 @@ class _Builder:
         return int(number) == (max(tops) + 1 if tops else 1)
 
     def _open(self, title: str, number: str | None, level: int) -> Section:
-        if title in PARTS:
-            self.stack.clear()  # Abstract, Keywords … are never a parent of what follows
+        # Abstract, Keywords … are never a parent of what follows; a numbered "D. Abstract" is
+        # a section of the body (an authors' guide's about writing one).
+        part = title in PARTS and number is None
+        if part:
+            self.stack.clear()
         while self.stack_top_level() >= level:
             self.stack.pop()
         label = f"{number} {title}" if number else title
         path = tuple(s.label for _, s in self.stack) + (label,)
         section = Section(key=self._unique_key(number or _slug(title)), number=number, title=title, path=path)
         self.doc.sections.append(section)
-        if title not in PARTS:
+        if not part:
             self.stack.append((level, section))
         return section
 
@@ -326,6 +336,12 @@ def _is_part_heading(title: str) -> bool:
     """Abstract, Keywords, References: parts every article has, not sections of its body."""
     bare = title.strip().rstrip(":").lower()
     return bare in _PART_LABELS or _is_references_heading(bare)
+
+
+def _bare(text: str) -> str:
+    """A block's words without Markdown's marks, folded: what a part's heading is matched on."""
+    markdown = _MARKDOWN.fullmatch(text)
+    return (markdown["title"] if markdown else text).strip().rstrip(":").lower()
 
 
 def _is_references_heading(bare: str) -> bool:

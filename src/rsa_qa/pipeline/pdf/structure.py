@@ -32,8 +32,11 @@ import yaml
 from rsa_qa.pipeline.pdf.layout import Line, PageLines
 from rsa_qa.pipeline.pdf.read import OutlineEntry
 
+# A heading's number: "2", "2.1.", "IV.", "B.", "B.2", an appendix's "A1." ; after a "§"
+# (Progress of Theoretical Physics), with a space after a dot ("4. 1.", CJE's class).
 _NUMBERING = re.compile(
-    r"^(?P<number>(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?)|(?:[IVX]{1,5}\.)|(?:[A-Z]\.(?:\d{1,2}\.?)*))\s+(?P<title>\S.*)$"
+    r"^(?:§\s?)?(?P<number>(?:\d{1,2}(?:\.\s?\d{1,2}){0,3}\.?)|(?:[IVX]{1,5}\.)|(?:[A-Z]\.(?:\d{1,2}\.?)*)"
+    r"|(?:[A-Z]\d{1,2}(?:\.\d{1,2})*\.))\s+(?P<title>\S.*)$"
 )
 _APPENDIX = re.compile(
     r"^(?:Appendix|APPENDIX|Annexe|ANNEXE|Annex)\s+(?P<number>[A-Z0-9]{1,2})\s*[:.–—-]?\s*(?P<title>.*)$"
@@ -74,6 +77,8 @@ _FORMULA = re.compile(r"[=≤≥≈∑∏∫√±]")
 # A web address or DOI: in a document info's title, a journal's citation line, not the title.
 _LINK = re.compile(r"https?://|www\.|\bdoi\b|\b10\.\d{4,9}/", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"\S*\d\S*")
+# A software version set in the title's type below it ("Version 2.30.0"): not the title.
+_VERSION = re.compile(r"(?:version|release|revision|rev\.|v\.?)\s*\d+(?:[.-]\d+)*[a-z]?", re.IGNORECASE)
 # A journal's volume and issue, printed under its name on the first page of each article.
 _ISSUE = re.compile(r"\bvol(?:ume|\.)?\s*\d+\s*[,(]?\s*(?:issue|no\.?|number)\s*\d+", re.IGNORECASE)
 _CAPTION = re.compile(
@@ -93,7 +98,11 @@ _AFTER_REFERENCES = re.compile(
 _CITED_YEAR = re.compile(
     r"\b(?:1[6-9]|20)\d{2}[a-z]?\b(?![/-]\d)|\bin press\b|\bn\.\s?d\.|\bforthcoming\b", re.IGNORECASE
 )
-_REFERENCE_START = re.compile(r"^(?:[-•*]\s*)?(?:\[\d{1,4}\]|\d{1,3}[.)](?=\s)|\(\d{1,3}\))\s*")
+# An entry's number: "[12]", "12.", "(12)" or, in AIAA's and other superscript styles, "¹²".
+_REFERENCE_START = re.compile(
+    r"^(?:[-•*]\s*)?(?:\[\d{1,4}\]|\d{1,3}[.)](?=\s)|\(\d{1,3}\)|(?P<raised>[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})(?=\s*[^\W\d_]))\s*"
+)
+_RAISED_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 # Heading styles differ from the body by at least this much of its size, or by weight.
 LARGER = 1.08
 # Lines this much smaller than the body (and outside the reference list and front matter)
@@ -364,7 +373,10 @@ def _title_rows(head: Sequence[Line], body_size: float) -> list[int]:
     candidates = [
         i
         for i in upper
-        if len(head[i].text) > 3 and head[i].mono < 0.5 and not _IDENTIFIER.fullmatch(head[i].text)
+        if len(head[i].text) > 3
+        and head[i].mono < 0.5
+        and not _IDENTIFIER.fullmatch(head[i].text)
+        and not _VERSION.fullmatch(head[i].text.strip())
     ]
     while candidates:
         largest = max(head[i].size for i in candidates)
@@ -382,7 +394,11 @@ def _largest_run(head: Sequence[Line], candidates: Sequence[int], largest: float
     first = next(i for i in candidates if head[i].size >= largest - 0.3)
     run = [first]
     for i in range(first + 1, len(head)):
-        if head[i].size >= largest - 0.3 and head[run[-1]].bottom - head[i].top < 1.2 * largest:
+        if (
+            head[i].size >= largest - 0.3
+            and head[run[-1]].bottom - head[i].top < 1.2 * largest
+            and not _VERSION.fullmatch(head[i].text.strip())
+        ):
             run.append(i)
         else:
             break
@@ -821,7 +837,7 @@ class _Headings:
         if _BACK_MATTER.match(text):
             return Heading(None, text, 1)
         numbered = _NUMBERING.match(text)
-        number = numbered["number"].rstrip(".") if numbered else None
+        number = numbered["number"].replace(" ", "").rstrip(".") if numbered else None
         title = numbered["title"].strip() if numbered else text
         level = self._level(line, number, title)
         return Heading(number, title, level)
@@ -860,7 +876,10 @@ def _body(
     i = 0
     while i < len(lines):
         line = lines[i]
-        if headings.is_heading(line) and not _names_references(line.text) and _introduces(lines, i, headings):
+        # A numbered "References" in the body is a section about citing; the bibliography
+        # was cut off before the body.
+        bibliography = _names_references(line.text) and not _NUMBERING.match(line.text.strip())
+        if headings.is_heading(line) and not bibliography and _introduces(lines, i, headings):
             items += [Paragraph(p) for p in _paragraphs(run, body_size, edges)]
             run = []
             text = line.text
@@ -879,6 +898,9 @@ def _body(
             ):
                 i += 1
                 text = _join([text, lines[i].text], Counter())
+            if _titles_appendix(text, line, lines[i + 1] if i + 1 < len(lines) else None):
+                i += 1
+                text = f"{text}: {lines[i].text.strip()}"
             merged = Line(**{**line.__dict__, "text": text})
             items.append(headings.heading(merged))
         else:
@@ -886,6 +908,20 @@ def _body(
         i += 1
     items += [Paragraph(p) for p in _paragraphs(run, body_size, edges)]
     return items
+
+
+def _titles_appendix(heading: str, line: Line, following: Line | None) -> bool:
+    """Whether the line after a bare "Appendix A" is its title, set on a line of its own in
+    another weight (PTP: "Appendix A" bold, "How to Make an Appendix" upright below it)."""
+    label = _APPENDIX.match(heading.strip())
+    return (
+        label is not None
+        and not label["title"].strip()
+        and following is not None
+        and following.page == line.page
+        and _words_only(following)
+        and 0 <= line.bottom - following.top < 1.2 * line.size
+    )
 
 
 def _introduces(lines: Sequence[Line], at: int, headings: _Headings) -> bool:
@@ -1112,17 +1148,27 @@ def _reference_entries(
     return _split_entries(entries_lines), others
 
 
+def _lowered_number(entry: str) -> str:
+    """A superscript entry number written as the numbered lists' "12. ", which the
+    reference parser reads."""
+    start = _REFERENCE_START.match(entry)
+    if start is None or start["raised"] is None:
+        return entry
+    return f"{start['raised'].translate(_RAISED_DIGITS)}. {entry[start.end() :]}"
+
+
 def _split_entries(lines: Sequence[Line]) -> list[str]:
     if not lines:
         return []
     lefts = _column_lefts(lines)
 
     # Entry numbers stand at the column's edge (right-aligned ones within a digit of it); a
-    # DOI wrapped onto an indented line ("10. 1016/...") is no number.
+    # DOI wrapped onto an indented line ("10. 1016/...") is no number. A raised number may
+    # stand indented, as a paragraph's first line does (AIAA).
     def numbers_an_entry(line: Line) -> bool:
-        return (
-            bool(_REFERENCE_START.match(line.text))
-            and line.x0 <= lefts.get(_column_key(line), line.x0) + 1.0 * line.size
+        start = _REFERENCE_START.match(line.text)
+        return start is not None and (
+            start["raised"] is not None or line.x0 <= lefts.get(_column_key(line), line.x0) + 1.0 * line.size
         )
 
     numbered = sum(numbers_an_entry(line) for line in lines)
@@ -1145,6 +1191,6 @@ def _split_entries(lines: Sequence[Line]) -> list[str]:
         else:
             entries[-1].append(line.text)
     vocabulary: Counter[str] = Counter()
-    joined = [_join(parts, vocabulary) for parts in entries if len(" ".join(parts)) > 10]
+    joined = [_lowered_number(_join(parts, vocabulary)) for parts in entries if len(" ".join(parts)) > 10]
     # An entry cites something dated; an address or a colophon after the list does not.
     return [entry for entry in joined if numbered >= 2 or _CITED_YEAR.search(entry)]
