@@ -721,3 +721,32 @@ def test_an_authors_guide_keeps_its_numbered_sections_about_abstracts_and_refere
     assert any(p.section.label == "3 References" for p in document.paragraphs), "a section of the body"
     assert [r.author for r in document.references.values()] == ["Sutton", "Miner", "Wirin"]
     assert sorted(document.references) == [1, 2, 3]
+
+
+def test_an_affiliations_raised_number_joins_the_affiliation_not_the_author_line_above(
+    tmp_path: Path,
+) -> None:
+    """MNRAS sets "¹Royal Astronomical Society" so close under "Keith T. Smith" that its raised
+    number is within reach of both lines; it belongs to the nearer. The author's footnote
+    marks (a star the font maps to no character, read "?") are no part of the name."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=16)
+    pdf.text(20, 20, "A Guide for Authors of the Monthly Journal")
+    pdf.set_font("body", size=12)
+    pdf.text(20, 30, "Keith T. Smith?†")
+    pdf.set_font("body", size=6)
+    pdf.text(21, 32.0, "1")
+    pdf.set_font("body", size=8)
+    pdf.text(22.5, 33.2, "Royal Astronomical Society, Burlington House, London, UK")
+    pdf.set_font("body", size=10)
+    pdf.set_y(45)
+    pdf.multi_cell(0, 5, "This guide explains how to prepare a paper for the journal with its class. " * 6)
+    pdf.output(str(tmp_path / "mnras.pdf"))
+    lines = [
+        line.text for page in document_lines(read_pdf(tmp_path / "mnras.pdf").pages) for line in page.lines
+    ]
+    assert "Keith T. Smith?†" in lines
+    assert any(line.startswith("¹Royal Astronomical Society") for line in lines)
+    assert _front(pdf_to_text(tmp_path / "mnras.pdf"))["authors"] == ["Keith T. Smith"]

@@ -484,11 +484,16 @@ def _accented(glyphs: list[Glyph], index: int) -> int | None:
 def _with_scripts(groups: list[list[Glyph]]) -> list[list[Glyph]]:
     """A baseline of small glyphs within a bigger baseline's height (superscripts, and
     subscripts, set on their own baseline) joins that baseline; it would otherwise be read
-    as a line of its own."""
+    as a line of its own. Of the baselines it could join, the nearest: an affiliation's
+    raised "1" sits as near the author line above as the affiliation's own."""
     sizes = [_dominant_size(group) for group in groups]
     merged: dict[int, int] = {}
     for index, group in enumerate(groups):
-        for other, host in enumerate(groups):
+        by_distance = sorted(
+            range(len(groups)), key=lambda other: abs(_baseline(group) - _baseline(groups[other]))
+        )
+        for other in by_distance:
+            host = groups[other]
             small = sizes[index] < SMALL * sizes[other]
             # One or two glyphs off the baseline (the lowered E of the TeX logo) belong to it too.
             stray = len([g for g in group if g.text.strip()]) <= 2 and sizes[index] <= sizes[other]

@@ -572,7 +572,8 @@ def _unshout(name: str) -> str:
 
 def _clean_name(part: str) -> str | None:
     name = _SUPERSCRIPTS.sub("", part)
-    name = re.sub(r"[∗*†‡§¶‖#\d]+", "", name).strip(" ,.;")
+    # Footnote marks; "?" is a mark the PDF's font maps to no character (MNRAS's ⋆).
+    name = re.sub(r"[∗*⋆★†‡§¶‖#?\d]+", "", name).strip(" ,.;")
     name = re.sub(r"\s+", " ", name)
     words = name.split()
     if not 2 <= len(words) <= 5 or not words[0][0].isupper():
