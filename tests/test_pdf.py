@@ -750,3 +750,48 @@ def test_an_affiliations_raised_number_joins_the_affiliation_not_the_author_line
     assert "Keith T. Smith?†" in lines
     assert any(line.startswith("¹Royal Astronomical Society") for line in lines)
     assert _front(pdf_to_text(tmp_path / "mnras.pdf"))["authors"] == ["Keith T. Smith"]
+
+
+def test_a_table_of_contents_is_left_out_and_the_body_after_it_kept(tmp_path: Path) -> None:
+    """A vignette's contents (entries with leader dots or their page number on a line of its
+    own, running past a footnote onto the next page) read as a passage of every section's
+    title; the body's first heading, which the contents listed, ends them."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_font("bold", fname=str(BOLD_FONT))
+    pdf.add_page()
+    pdf.set_font("body", size=18)
+    pdf.cell(0, 10, "Analysing Counts with the Example Package", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=12)
+    pdf.cell(0, 8, "Ann Example", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("bold", size=14)
+    pdf.cell(0, 9, "Contents", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("body", size=10)
+    for title, page in (("1 Introduction", "1"), ("2 Estimating dispersion", "3"), ("2.1 Fitting", "4")):
+        pdf.cell(150, 5, title + " " + ". " * 20)
+        pdf.cell(0, 5, page, align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(150, 5, "3 Testing for differences")
+    pdf.cell(0, 5, "7", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(-30)
+    pdf.set_font("body", size=7)
+    pdf.cell(0, 4, "¹Other packages with similar aims exist.", new_x="LMARGIN", new_y="NEXT")
+    pdf.add_page()
+    pdf.set_font("body", size=10)
+    pdf.cell(150, 5, "4 Session information")
+    pdf.cell(0, 5, "9", align="R", new_x="LMARGIN", new_y="NEXT")
+    prose = "The package fits a model to the counts of every gene and tests them for differences. " * 3
+    for heading in ("1 Introduction", "2 Estimating dispersion", "3 Testing for differences"):
+        pdf.ln(4)
+        pdf.set_font("bold", size=12)
+        pdf.cell(0, 7, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("body", size=10)
+        pdf.multi_cell(0, 5, prose)
+    pdf.output(str(tmp_path / "vignette.pdf"))
+    text = pdf_to_text(tmp_path / "vignette.pdf")
+    assert "Contents" not in text and ". . ." not in text and "Session information" not in text
+    assert _headings(text) == [
+        "## 1 Introduction",
+        "## 2 Estimating dispersion",
+        "## 3 Testing for differences",
+    ]
+    assert text.count("The package fits a model") == 9

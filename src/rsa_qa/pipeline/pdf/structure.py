@@ -164,7 +164,7 @@ def article(pages: Sequence[PageLines], outline: Sequence[OutlineEntry], metadat
     if not lines:
         return Article()
     body_size = _body_size(lines)
-    lines = _drop_capitals(lines, body_size)
+    lines = _without_contents(_drop_capitals(lines, body_size), body_size)
     edges = _Edges.of(lines)
     centred = _centred_headings(lines, body_size)
     result = Article()
@@ -217,6 +217,48 @@ def _drop_capitals(lines: list[Line], body_size: float) -> list[Line]:
             result[at] = replace(first, text=text + first.text, x0=letter.x0)
             result.remove(letter)
     return result
+
+
+_CONTENTS = re.compile(r"(?:table of )?contents", re.IGNORECASE)
+# A contents entry's page number: alone on its line (set at the right margin), or after
+# leader dots.
+_CONTENTS_PAGE = re.compile(r"(?:[0-9]{1,4}|[ivxlc]{1,6})|.*(?:\.\s?){3,}\s*(?:[0-9]{1,4}|[ivxlc]{1,6})")
+
+
+def _without_contents(lines: list[Line], body_size: float) -> list[Line]:
+    """The lines without the document's table of contents: a "Contents" line and the run of
+    entries after it (numbered titles, page numbers alone or after leader dots), across a
+    page's footnotes, up to the first title it lists again: the body's first heading. Left
+    in, it reads as a passage of every section's title, which matches any question a little."""
+    for at, line in enumerate(lines[: len(lines) // 3]):
+        if not _CONTENTS.fullmatch(line.text.strip()):
+            continue
+        entries, listed = [at], set()
+        for following in range(at + 1, len(lines)):
+            # An entry's title without its leader dots and page number (page numbers repeat).
+            title = _fold(re.sub(r"(?:\.\s?){3,}.*$", "", lines[following].text)).strip("0123456789 ")
+            if title and title in listed:
+                break
+            if _contents_entry(lines[following]):
+                entries.append(following)
+                listed.add(title)
+            elif lines[following].size >= body_size - 0.5:
+                break  # a footnote set smaller is passed over and kept
+        if len(entries) > 3:  # a heading "Contents" with at least three entries under it
+            dropped = set(entries)
+            return [line for i, line in enumerate(lines) if i not in dropped]
+    return lines
+
+
+def _contents_entry(line: Line) -> bool:
+    text = line.text.strip()
+    return bool(
+        _CONTENTS_PAGE.fullmatch(text)
+        or re.search(r"(?:\.\s?){4,}\s*$", text)  # leader dots, the page number on a line of its own
+        or (_NUMBERING.match(text) and len(text.split()) <= MAX_HEADING_WORDS and not text.endswith("."))
+        or _APPENDIX.match(text)
+        or (_REFERENCES.match(text) or _BACK_MATTER.match(text))
+    )
 
 
 def _body_size(lines: Sequence[Line]) -> float:
