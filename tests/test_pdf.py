@@ -233,6 +233,15 @@ def test_an_info_name_is_confirmed_by_whole_words_only(tmp_path: Path) -> None:
 BOLD_FONT = FONT.with_name("DejaVuSans-Bold.ttf")
 
 
+def _with_fonts_and_a_page() -> FPDF:
+    """A PDF with the body font and its bold ("body", "bold") and a first page."""
+    pdf = FPDF()
+    pdf.add_font("body", fname=str(FONT))
+    pdf.add_font("bold", fname=str(BOLD_FONT))
+    pdf.add_page()
+    return pdf
+
+
 @pytest.mark.parametrize(
     ("name", "bold"),
     [
@@ -252,10 +261,7 @@ def test_bold_is_read_from_tex_font_names(name: str, bold: bool) -> None:
 
 
 def test_a_bold_heading_in_capitals_may_end_in_a_full_stop(tmp_path: Path) -> None:
-    pdf = FPDF()
-    pdf.add_font("body", fname=str(FONT))
-    pdf.add_font("bold", fname=str(BOLD_FONT))
-    pdf.add_page()
+    pdf = _with_fonts_and_a_page()
     pdf.set_font("body", size=16)
     pdf.cell(0, 10, "Style Files for Engineering Documents", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", size=10)
@@ -541,10 +547,7 @@ def test_a_copyright_line_names_no_author(tmp_path: Path) -> None:
 def test_a_references_heading_with_a_letter_apart_and_entries_numbered_1_paren(tmp_path: Path) -> None:
     """JPSJ's style: entries "1)", "2)"; a font the PDF gives no widths for sets the heading's
     first letter apart ("R eferences")."""
-    pdf = FPDF()
-    pdf.add_font("body", fname=str(FONT))
-    pdf.add_font("bold", fname=str(BOLD_FONT))
-    pdf.add_page()
+    pdf = _with_fonts_and_a_page()
     pdf.set_font("body", size=16)
     pdf.cell(
         0, 10, "Instructions for the Preparation of a Manuscript", align="C", new_x="LMARGIN", new_y="NEXT"
@@ -616,10 +619,7 @@ def test_a_numbered_heading_the_outline_names_may_start_in_lower_case(tmp_path: 
 
 def test_acknowledgments_the_outline_leaves_out_are_a_section_in_any_type(tmp_path: Path) -> None:
     """Set in bold body type, unlike the headings the outline lists."""
-    pdf = FPDF()
-    pdf.add_font("body", fname=str(FONT))
-    pdf.add_font("bold", fname=str(BOLD_FONT))
-    pdf.add_page()
+    pdf = _with_fonts_and_a_page()
     pdf.set_font("body", size=18)
     pdf.cell(0, 10, "A Framework for Cluster Ensembles", align="C", new_x="LMARGIN", new_y="NEXT")
     paragraph = "Cluster ensembles are collections of individual solutions to a clustering problem. " * 4
@@ -646,10 +646,7 @@ def _guide(target: Path) -> Path:
     "References" section about citing before the bibliography, an appendix whose title is
     set on the line below its label, and a bibliography numbered by raised numbers, each
     entry's first line indented."""
-    pdf = FPDF()
-    pdf.add_font("body", fname=str(FONT))
-    pdf.add_font("bold", fname=str(BOLD_FONT))
-    pdf.add_page()
+    pdf = _with_fonts_and_a_page()
     pdf.set_font("body", size=18)
     for line in ("Preparing Papers for the Example Journal", "Version 2.30.0"):
         pdf.cell(0, 9, line, align="C", new_x="LMARGIN", new_y="NEXT")
@@ -756,10 +753,7 @@ def test_a_table_of_contents_is_left_out_and_the_body_after_it_kept(tmp_path: Pa
     """A vignette's contents (entries with leader dots or their page number on a line of its
     own, running past a footnote onto the next page) read as a passage of every section's
     title; the body's first heading, which the contents listed, ends them."""
-    pdf = FPDF()
-    pdf.add_font("body", fname=str(FONT))
-    pdf.add_font("bold", fname=str(BOLD_FONT))
-    pdf.add_page()
+    pdf = _with_fonts_and_a_page()
     pdf.set_font("body", size=18)
     pdf.cell(0, 10, "Analysing Counts with the Example Package", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("body", size=12)

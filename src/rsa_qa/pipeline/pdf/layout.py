@@ -487,11 +487,10 @@ def _with_scripts(groups: list[list[Glyph]]) -> list[list[Glyph]]:
     as a line of its own. Of the baselines it could join, the nearest: an affiliation's
     raised "1" sits as near the author line above as the affiliation's own."""
     sizes = [_dominant_size(group) for group in groups]
+    baselines = [_baseline(group) for group in groups]
     merged: dict[int, int] = {}
     for index, group in enumerate(groups):
-        by_distance = sorted(
-            range(len(groups)), key=lambda other: abs(_baseline(group) - _baseline(groups[other]))
-        )
+        by_distance = sorted(range(len(groups)), key=lambda other: abs(baselines[index] - baselines[other]))
         for other in by_distance:
             host = groups[other]
             small = sizes[index] < SMALL * sizes[other]
@@ -499,7 +498,7 @@ def _with_scripts(groups: list[list[Glyph]]) -> list[list[Glyph]]:
             stray = len([g for g in group if g.text.strip()]) <= 2 and sizes[index] <= sizes[other]
             if other == index or not (small or stray) or other in merged:
                 continue
-            near = abs(_baseline(group) - _baseline(host)) < 0.6 * sizes[other]
+            near = abs(baselines[index] - baselines[other]) < 0.6 * sizes[other]
             inside = (
                 min(g.x0 for g in host) - sizes[other] <= min(g.x0 for g in group)
                 and max(g.x1 for g in group) <= max(g.x1 for g in host) + sizes[other]

@@ -29,7 +29,7 @@ from difflib import SequenceMatcher
 
 import yaml
 
-from rsa_qa.pipeline.pdf.layout import Line, PageLines
+from rsa_qa.pipeline.pdf.layout import SUPERSCRIPT_DIGITS, Line, PageLines
 from rsa_qa.pipeline.pdf.read import OutlineEntry
 
 # A heading's number: "2", "2.1.", "IV.", "B.", "B.2", an appendix's "A1." ; after a "§"
@@ -102,7 +102,7 @@ _CITED_YEAR = re.compile(
 _REFERENCE_START = re.compile(
     r"^(?:[-•*]\s*)?(?:\[\d{1,4}\]|\d{1,3}[.)](?=\s)|\(\d{1,3}\)|(?P<raised>[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,3})(?=\s*[^\W\d_]))\s*"
 )
-_RAISED_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_RAISED_DIGITS = {raised: digit for digit, raised in SUPERSCRIPT_DIGITS.items()}
 # Heading styles differ from the body by at least this much of its size, or by weight.
 LARGER = 1.08
 # Lines this much smaller than the body (and outside the reference list and front matter)
@@ -220,9 +220,12 @@ def _drop_capitals(lines: list[Line], body_size: float) -> list[Line]:
 
 
 _CONTENTS = re.compile(r"(?:table of )?contents", re.IGNORECASE)
+_LEADER_DOTS = r"(?:\.\s?){3,}"
 # A contents entry's page number: alone on its line (set at the right margin), or after
 # leader dots.
-_CONTENTS_PAGE = re.compile(r"(?:[0-9]{1,4}|[ivxlc]{1,6})|.*(?:\.\s?){3,}\s*(?:[0-9]{1,4}|[ivxlc]{1,6})")
+_CONTENTS_PAGE = re.compile(
+    rf"(?:[0-9]{{1,4}}|[ivxlc]{{1,6}})|.*{_LEADER_DOTS}\s*(?:[0-9]{{1,4}}|[ivxlc]{{1,6}})"
+)
 
 
 def _without_contents(lines: list[Line], body_size: float) -> list[Line]:
@@ -236,7 +239,7 @@ def _without_contents(lines: list[Line], body_size: float) -> list[Line]:
         entries, listed = [at], set()
         for following in range(at + 1, len(lines)):
             # An entry's title without its leader dots and page number (page numbers repeat).
-            title = _fold(re.sub(r"(?:\.\s?){3,}.*$", "", lines[following].text)).strip("0123456789 ")
+            title = _fold(re.sub(rf"{_LEADER_DOTS}.*$", "", lines[following].text)).strip("0123456789 ")
             if title and title in listed:
                 break
             if _contents_entry(lines[following]):
@@ -254,10 +257,11 @@ def _contents_entry(line: Line) -> bool:
     text = line.text.strip()
     return bool(
         _CONTENTS_PAGE.fullmatch(text)
-        or re.search(r"(?:\.\s?){4,}\s*$", text)  # leader dots, the page number on a line of its own
+        or re.search(rf"{_LEADER_DOTS}\.\s*$", text)  # leader dots, the page number on a line of its own
         or (_NUMBERING.match(text) and len(text.split()) <= MAX_HEADING_WORDS and not text.endswith("."))
         or _APPENDIX.match(text)
-        or (_REFERENCES.match(text) or _BACK_MATTER.match(text))
+        or _REFERENCES.match(text)
+        or _BACK_MATTER.match(text)
     )
 
 
