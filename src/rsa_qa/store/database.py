@@ -28,6 +28,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -206,6 +207,11 @@ def publish(
         missing = [part for part in parts if part.key not in present]
         for part in missing:
             _write_part(connection, part)
+        if missing:
+            # The planner's row counts, so that the first questions after a large publish read
+            # the vector index rather than sorting every row of the version (autovacuum would
+            # count them only a minute or more later).
+            connection.execute("ANALYZE rsa_qa_passages, rsa_qa_sentences")
         index_note = ""
         if parts:
             dimension, kind = int(manifest["model"]["dimension"]), manifest["vector_index"]["kind"]
@@ -338,17 +344,49 @@ def _write_part(connection: Any, part: _Part) -> None:
             copy.write_row((part.key, ordinal, passage, begin, end, vector))
 
 
-def _vector_index_name(dimension: int, method: str) -> str:
-    """method: pgvector's, "hnsw" or "ivfflat"."""
-    return f"rsa_qa_passages_{method}_{dimension}"
+@dataclass(frozen=True)
+class _VectorIndex:
+    """One kind of pgvector index over the passages' vectors: its access method and the type
+    the vectors are cast to for it, which a question must be cast to as well for the index
+    to be used."""
+
+    method: str  # "hnsw" or "ivfflat"
+    element: str  # "vector" or "halfvec"
+
+    def name(self, dimension: int) -> str:
+        half = "_half" if self.element == "halfvec" else ""
+        return f"rsa_qa_passages_{self.method}{half}_{dimension}"
+
+    def cast(self, dimension: int) -> str:
+        return f"{self.element}({dimension})"
+
+
+_HNSW = _VectorIndex("hnsw", "vector")
+# IVFFlat lists over half-precision vectors: half the bytes a list read. At a million
+# passages (bare table, 4,000 lists, 64 read) 8.5 ms at recall@10 0.974 against 11.8 ms at
+# 0.965 as float32; binary quantisation with a re-ranking pass reached only 0.52-0.67 on the
+# same vectors.
+_IVFFLAT = _VectorIndex("ivfflat", "halfvec")
+# Every kind a database may hold, the first present is searched: the float32 IVFFlat index is
+# what publishes before 2026-12-07 built.
+_KNOWN_INDEXES = (_HNSW, _IVFFLAT, _VectorIndex("ivfflat", "vector"))
+
+
+def _present_indexes(connection: Any, dimension: int) -> list[_VectorIndex]:
+    return [
+        known
+        for known in _KNOWN_INDEXES
+        if connection.execute("SELECT to_regclass(%s)", [known.name(dimension)]).fetchone()[0]
+    ]
 
 
 def _ensure_vector_index(connection: Any, dimension: int, kind: str) -> str:
     """pgvector's index over every passage vector of this dimension: what a replica asks for a
     question's nearest passages. Built once, with the first version of this dimension; later
     documents are added to it as they are written. The column has no fixed dimension, so the
-    index is on a cast to one. `kind` is the directory store's choice for the version's size
-    (AnnSettings.kind_for): from ivf_min_passages on, IVFFlat, else HNSW.
+    index is on a cast to one (to half precision for IVFFlat). `kind` is the directory store's
+    choice for the version's size (AnnSettings.kind_for): from ivf_min_passages on, IVFFlat,
+    else HNSW.
 
     At a million passages (this project's synthetic ones, measured on 2 cores) IVFFlat built
     in 48 s and found recall@10 0.945 / 0.981 probing 20 / 40 of its 1,000 lists, where HNSW
@@ -357,31 +395,27 @@ def _ensure_vector_index(connection: Any, dimension: int, kind: str) -> str:
     32 / 80: that graph outgrew 2 GB of maintenance_work_mem at a million passages.
 
     An index, once built, is kept as it is: a database that grew past ivf_min_passages keeps
-    its HNSW index, and an IVFFlat index keeps the lists it learnt, until the operator drops
-    it (`DROP INDEX rsa_qa_passages_hnsw_384`) and the next publish builds the other; what
+    its HNSW index, and an IVFFlat index (float32 before 2026-12-07) keeps the lists it
+    learnt, until the operator drops it (`DROP INDEX rsa_qa_passages_hnsw_384`) and the next
+    publish builds the other; what
     is returned says so, for the publish's report."""
-    names = [_vector_index_name(dimension, method) for method in ("hnsw", "ivfflat")]
-    present = [n for n in names if connection.execute("SELECT to_regclass(%s)", [n]).fetchone()[0]]
-    wanted = names[1] if kind == "ivf" else names[0]
+    wanted = _IVFFLAT if kind == "ivf" else _HNSW
+    present = _present_indexes(connection, dimension)
     if present:
         if wanted in present:
             return ""
+        kept = present[0].name(dimension)
         return (
-            f"; this version's size asks for {wanted}, the database keeps {present[0]} built "
-            f"when it was smaller (DROP INDEX {present[0]}, then publish, to build it anew)"
+            f"; this version's size asks for {wanted.name(dimension)}, the database keeps {kept} "
+            f"built before (DROP INDEX {kept}, then publish, to build it anew)"
         )
-    cast = f"(embedding::vector({dimension})) vector_ip_ops"
-    if kind == "ivf":
+    column = f"(embedding::{wanted.cast(dimension)}) {wanted.element}_ip_ops"
+    create = f"CREATE INDEX {wanted.name(dimension)} ON rsa_qa_passages USING {wanted.method} ({column})"
+    if wanted.method == "ivfflat":
         counted = connection.execute("SELECT count(*) FROM rsa_qa_passages").fetchone()
         lists = min(AnnSettings().ivf_lists(int(counted[0]) if counted else 0), IVFFLAT_MAX_LISTS)
-        return _create_index(
-            connection,
-            f"CREATE INDEX {names[1]} ON rsa_qa_passages USING ivfflat ({cast}) WITH (lists = {lists})",
-        )
-    return _create_index(
-        connection,
-        f"CREATE INDEX {names[0]} ON rsa_qa_passages USING hnsw ({cast}) WITH (m = 16, ef_construction = 64)",
-    )
+        return _create_index(connection, f"{create} WITH (lists = {lists})")
+    return _create_index(connection, f"{create} WITH (m = 16, ef_construction = 64)")
 
 
 def _create_index(connection: Any, sql: str) -> str:
@@ -415,7 +449,8 @@ class NearestInDatabase:
     per thread, opened on first use.
     """
 
-    def __init__(self, url: str, parts: list[tuple[str, int]], dimension: int, ann: AnnSettings) -> None:
+    def __init__(self, url: str, parts: list[tuple[str, int]], cast: str, ann: AnnSettings) -> None:
+        """cast: the type the searched index holds the vectors as, e.g. "halfvec(384)"."""
         self._url = url
         self._keys = [key for key, _ in parts]
         self._offset = dict(parts)
@@ -424,7 +459,6 @@ class NearestInDatabase:
         self._opened: list[Any] = []  # every thread's connection, closed with this object
         self._opened_lock = threading.Lock()
         self._part_starts = np.array([offset for _, offset in parts], dtype=np.int64)
-        cast = f"vector({dimension})"
         # An iterative scan in relaxed order returns the nearest rows a little out of order;
         # the materialised CTE puts them back in order of distance (pgvector's README).
         self._sql = {
@@ -596,6 +630,9 @@ def load_from_database(
         dimension = int(manifest["model"]["dimension"])
         parts = [_read_part(connection, key, version, dimension) for key in part_keys]
         derived = _read_derived(connection, version)
+        # The type a question is cast to: that of the vector index the database holds (float32
+        # when it holds none, which pgvector then answers by scanning).
+        searched = (_present_indexes(connection, dimension) or [_HNSW])[0].cast(dimension)
     index = _assemble(version, manifest, parts, ann)
     index.derived = derived
     offsets = np.cumsum([0] + [len(part.passages) for part in parts[:-1]]).tolist() if parts else []
@@ -603,7 +640,7 @@ def load_from_database(
     # Below the size at which the directory store too stops scanning every vector, the exact
     # scan in memory is faster than the round trip (24 ms p50 at 10k passages, measured).
     if len(index.passages) >= ann.min_passages:
-        index.nearest = NearestInDatabase(url, placed, dimension, ann)
+        index.nearest = NearestInDatabase(url, placed, searched, ann)
     check_consistent(index)
     index.stale = corpus_changes(manifest, corpus_dir)
     return index
