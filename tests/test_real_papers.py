@@ -57,6 +57,16 @@ def test_passages_carry_no_ligature_glyphs_or_glued_words(figures: list[PaperFig
     assert noisy <= 0.005 * passages
 
 
+def test_a_tight_justified_line_keeps_the_word_spaces_pdfium_sees() -> None:
+    """elsarticle's narrow columns set "of the" 0.12 em apart, under the gap a word space
+    needs without PDFium's guess of a space there."""
+    from rsa_qa.pipeline.pdf import pdf_to_text
+
+    text = " ".join(pdf_to_text(PAPERS / "elsarticle-3pd.pdf").split())
+    assert "the minimum of the lower branch" in text
+    assert "a well pronounced minimum" in text
+
+
 @pytest.mark.parametrize(
     ("text", "glued"),
     [

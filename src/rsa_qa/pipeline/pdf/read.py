@@ -74,6 +74,9 @@ class Glyph:
     bold: bool
     italic: bool
     mono: bool
+    # PDFium guessed a word space before this glyph (from the font's space width): a hint the
+    # layout weighs with the gap, not a space by itself.
+    spaced: bool = False
 
 
 @dataclass
@@ -135,6 +138,7 @@ def _page(document: Any, number: int) -> Page:
     matrix = raw.FS_MATRIX()
     glyphs = []
     high_surrogate = 0
+    guessed_space = False
     for index in range(text_page.count_chars()):
         code = raw.FPDFText_GetUnicode(handle, index)
         # PDFium gives characters beyond the BMP (mathematical letters) as UTF-16 pairs.
@@ -154,7 +158,9 @@ def _page(document: Any, number: int) -> Page:
         if character == "\x02":
             character = "-"  # PDFium's mark for a hyphen at the end of a line
         if raw.FPDFText_IsGenerated(handle, index):
-            continue  # spaces PDFium guessed, at odd places; the layout finds words from the gaps
+            # Spaces PDFium guessed, at odd places: the layout finds words from the gaps.
+            guessed_space = guessed_space or character == " "
+            continue
         length = raw.FPDFText_GetFontInfo(handle, index, name, _NAME_BUFFER, flags)
         font = name.raw[: max(length - 1, 0)].decode("latin-1")
         character = _readable(character, font)
@@ -177,8 +183,10 @@ def _page(document: Any, number: int) -> Page:
                 bold=is_bold_font(font),
                 italic=_ITALIC.search(font) is not None or bool(flags.value & _ITALIC_FLAG),
                 mono=_MONO.search(font) is not None or bool(flags.value & _FIXED_PITCH_FLAG),
+                spaced=guessed_space,
             )
         )
+        guessed_space = False
     text_page.close()
     page.close()
     return Page(number, float(width), float(height), glyphs)
