@@ -93,6 +93,27 @@ def test_the_manifest_lists_them_and_the_index_is_not_stale_for_them(
     assert "truncated" in rebuilt.index.documents and len(rebuilt.skipped) == 3
 
 
+def test_pdfs_read_by_another_version_of_the_reader_make_the_index_stale_not_refused(
+    report: BuildReport, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new reader may find other words, sections or references in the same files: the
+    index built by the old one keeps serving and says what to run, and --if-stale rebuilds."""
+    import rsa_qa.store.manifest as manifest
+
+    assert is_fresh(tmp_path / "index", corpus, HashEmbedder().fingerprint(), CHUNKING)
+    monkeypatch.setattr(manifest, "pdf_reader_fingerprint", lambda: "a later reader")
+    assert not is_fresh(tmp_path / "index", corpus, HashEmbedder().fingerprint(), CHUNKING)
+    loaded = load_index(tmp_path / "index", corpus, HashEmbedder().fingerprint())
+    assert loaded.stale is not None and "another version of the PDF reader" in loaded.stale
+    assert "rsa-qa index" in loaded.stale
+    # Without a PDF in the corpus, the reader's version does not matter.
+    for pdf in corpus.glob("*.pdf"):
+        pdf.unlink()
+    build_index_at(corpus, tmp_path / "plain", HashEmbedder(), CHUNKING)
+    monkeypatch.setattr(manifest, "pdf_reader_fingerprint", lambda: "yet another reader")
+    assert is_fresh(tmp_path / "plain", corpus, HashEmbedder().fingerprint(), CHUNKING)
+
+
 def test_documents_endpoint_lists_the_skipped_files(report: BuildReport, corpus: Path) -> None:
     settings = Settings(corpus_dir=corpus, index_dir=report.index.directory)
     searcher = Searcher(report.index, HashEmbedder())  # type: ignore[arg-type]

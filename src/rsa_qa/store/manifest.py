@@ -17,6 +17,7 @@ from rsa_qa.pipeline.chunk import ChunkSettings
 from rsa_qa.pipeline.corpus import corpus_files, corpus_hash
 from rsa_qa.pipeline.document import DocumentInfo
 from rsa_qa.pipeline.embed import Embedder
+from rsa_qa.pipeline.pdf import pdf_reader_fingerprint
 from rsa_qa.store.files import describe_os_error, read_checked, sha256_of
 from rsa_qa.store.records import FORMAT_VERSION, MANIFEST, MANIFEST_CHECKSUM, document_record
 from rsa_qa.store.vector_index import AnnSettings
@@ -48,6 +49,7 @@ def make_manifest(
         "metric": "inner_product",
         "vector_index": _vector_index_params(ann, passage_count),
         "chunking": chunking.as_dict(),
+        "pdf_reader": pdf_reader_fingerprint(),
         "corpus_hash": corpus_hash,
         "document_hashes": {info.id: info.hash for info in documents},
         "passage_count": passage_count,
@@ -146,6 +148,10 @@ def corpus_changes(manifest: dict[str, Any], corpus_dir: Path | None) -> str | N
     except RsaQaError as exc:
         return f"the corpus cannot be listed ({exc})"
     if manifest["corpus_hash"] == corpus_hash(sources):
+        if manifest.get("pdf_reader") != pdf_reader_fingerprint() and any(
+            source.path.suffix == ".pdf" for source in sources
+        ):
+            return f"the PDFs of {corpus_dir} were read by another version of the PDF reader: {REBUILD_HINT}"
         return None
     built = dict(manifest.get("document_hashes", {}))
     built.update({s["id"]: s["hash"] for s in manifest.get("skipped", []) if "id" in s})

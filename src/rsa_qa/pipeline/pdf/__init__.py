@@ -7,6 +7,8 @@ structure.py   lines → title, authors, abstract, headings, paragraphs, referen
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from pathlib import Path
 
 from rsa_qa.errors import CorpusError
@@ -14,7 +16,17 @@ from rsa_qa.pipeline.pdf.layout import document_lines
 from rsa_qa.pipeline.pdf.read import read_pdf
 from rsa_qa.pipeline.pdf.structure import article
 
-__all__ = ["pdf_to_text"]
+__all__ = ["pdf_reader_fingerprint", "pdf_to_text"]
+
+
+@cache
+def pdf_reader_fingerprint() -> str:
+    """What this reader's code is, so that an index records which reader made its passages:
+    a PDF read by another version may come out with other words, sections or references."""
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def pdf_to_text(path: Path) -> str:
