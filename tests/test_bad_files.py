@@ -109,9 +109,10 @@ def test_pdfs_read_by_another_version_of_the_reader_make_the_index_stale_not_ref
     # Without a PDF in the corpus, the reader's version does not matter.
     for pdf in corpus.glob("*.pdf"):
         pdf.unlink()
-    build_index_at(corpus, tmp_path / "plain", HashEmbedder(), CHUNKING)
+    plain = build_index_at(corpus, tmp_path / "plain", HashEmbedder(), CHUNKING).index.version
     monkeypatch.setattr(manifest, "pdf_reader_fingerprint", lambda: "yet another reader")
     assert is_fresh(tmp_path / "plain", corpus, HashEmbedder().fingerprint(), CHUNKING)
+    assert build_index_at(corpus, tmp_path / "again", HashEmbedder(), CHUNKING).index.version == plain
 
 
 def test_documents_endpoint_lists_the_skipped_files(report: BuildReport, corpus: Path) -> None:

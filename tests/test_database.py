@@ -234,12 +234,16 @@ def test_two_replicas_on_one_database_pick_up_a_new_article_without_failing_a_re
             shutil.copy(SYNTHETIC, corpus)
             second = build_index(builder, embedder, progress=lambda _: None).index.version
             published = time.monotonic()
-            deadline = published + 10
-            while time.monotonic() < deadline and not all(
-                any(r == n and t > published and a.get("index_version") == second for r, _, t, a in answers)
-                for n in (0, 1)
-            ):
-                time.sleep(0.05)
+            wait_for(
+                lambda: all(
+                    any(
+                        r == n and t > published and a.get("index_version") == second
+                        for r, _, t, a in answers
+                    )
+                    for n in (0, 1)
+                ),
+                seconds=10,
+            )
             time.sleep(0.5)
             stop.set()
     finally:

@@ -397,8 +397,7 @@ def _ensure_vector_index(connection: Any, dimension: int, kind: str) -> str:
     An index, once built, is kept as it is: a database that grew past ivf_min_passages keeps
     its HNSW index, and an IVFFlat index (float32 before 2026-12-07) keeps the lists it
     learnt, until the operator drops it (`DROP INDEX rsa_qa_passages_hnsw_384`) and the next
-    publish builds the other; what
-    is returned says so, for the publish's report."""
+    publish builds the other; what is returned says so, for the publish's report."""
     wanted = _IVFFLAT if kind == "ivf" else _HNSW
     present = _present_indexes(connection, dimension)
     if present:

@@ -49,7 +49,6 @@ def make_manifest(
         "metric": "inner_product",
         "vector_index": _vector_index_params(ann, passage_count),
         "chunking": chunking.as_dict(),
-        "pdf_reader": pdf_reader_fingerprint(),
         "corpus_hash": corpus_hash,
         "document_hashes": {info.id: info.hash for info in documents},
         "passage_count": passage_count,
@@ -57,6 +56,11 @@ def make_manifest(
         # the hash they had, so that a fixed file makes the index stale and is tried again.
         "skipped": skipped or [],
     }
+    # Which reader made the passages of PDFs; an index of no PDF does not depend on it, and
+    # keeps its version when the reader changes.
+    files = [info.file for info in documents] + [entry["file"] for entry in skipped or []]
+    if any(Path(name).suffix == ".pdf" for name in files):
+        identity["pdf_reader"] = pdf_reader_fingerprint()
     version = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return identity | {
         "index_version": version,

@@ -158,7 +158,8 @@ def _page(document: Any, number: int) -> Page:
         if character == "\x02":
             character = "-"  # PDFium's mark for a hyphen at the end of a line
         if raw.FPDFText_IsGenerated(handle, index):
-            # Spaces PDFium guessed, at odd places: the layout finds words from the gaps.
+            # Spaces PDFium guessed, at odd places when taken alone: a hint on the next glyph,
+            # which the layout weighs with the gap.
             guessed_space = guessed_space or character == " "
             continue
         length = raw.FPDFText_GetFontInfo(handle, index, name, _NAME_BUFFER, flags)
