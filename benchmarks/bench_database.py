@@ -3,7 +3,8 @@
 For each size it writes the synthetic index bench_start.py writes (or reuses it with
 --keep), publishes it to a throw-away PostgreSQL with pgvector (embedded_postgres.py), and
 measures: the publish (binary COPY, the search tables, pgvector's HNSW or IVFFlat index) and the
-database's size; a replica's load of the version; and a question's 100 nearest passages
+database's size; a replica's load of the version, and its load again with the version it
+serves lending every document (as for a new version that adds one); and a question's 100 nearest passages
 from pgvector (the replica's query path) beside the same from the in-memory FAISS index,
 both p50/p99 and recall@10 against exact, one question at a time, over TCP on 127.0.0.1;
 and a whole query (embedded, searched, ranked) through each.
@@ -112,6 +113,11 @@ def measure(
         # Asked of the database at every size here (a server asks it from ann.min_passages on).
         loaded = load_from_database(url, dataclasses.replace(ann, min_passages=1))
         figures["replica_load_s"] = round(time.perf_counter() - started, 1)
+        # What a replica pays for a new version: the documents it already serves are lent by
+        # the version served, the others read (here none: the same version, loaded again).
+        started = time.perf_counter()
+        load_from_database(url, ann, previous=loaded)
+        figures["replica_reload_s"] = round(time.perf_counter() - started, 1)
         nearest = loaded.nearest
         assert nearest is not None
         # Warmed as a serving database is, by every question once: a question's IVF lists
@@ -169,7 +175,7 @@ def _nearest_figures(
 
 def format_table(report: dict[str, Any]) -> str:
     lines = [
-        "| passages | publish | database | replica load | FAISS p50 / p99 / recall@10 "
+        "| passages | publish | database | replica load / again | FAISS p50 / p99 / recall@10 "
         "| pgvector p50 / p99 / recall@10 | whole query p50 FAISS before / pgvector / FAISS after "
         "| ratio |",
         "|---:|---:|---:|---:|---|---|---|---:|",
@@ -181,7 +187,8 @@ def format_table(report: dict[str, Any]) -> str:
         in_memory = [faiss_["query"]["query_p50_ms"]] + ([after] if after is not None else [])
         ratio = f"{pg['query']['query_p50_ms'] / statistics.mean(in_memory):.2f} ×"
         lines.append(
-            f"| {int(size):,} | {f['publish_s']} s | {f['database_mb']} MB | {f['replica_load_s']} s "
+            f"| {int(size):,} | {f['publish_s']} s | {f['database_mb']} MB "
+            f"| {f['replica_load_s']} / {f.get('replica_reload_s', '–')} s "
             f"| {faiss_['p50_ms']} / {faiss_['p99_ms']} ms / {faiss_['recall_at_10']} "
             f"| {pg['p50_ms']} / {pg['p99_ms']} ms / {pg['recall_at_10']} "
             f"| {faiss_['query']['query_p50_ms']} / {pg['query']['query_p50_ms']} / {after or '–'} ms "

@@ -135,6 +135,47 @@ def test_an_unchanged_document_is_not_sent_again(
     assert rows(database_url, "SELECT count(*) FROM rsa_qa_versions") == [(2,)]
 
 
+def test_a_replica_reads_only_the_documents_its_served_version_lacks(
+    tmp_path: Path,
+    settings: Settings,
+    embedder: Embedder,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    corpus = library(tmp_path, ARTICLE)
+    built = with_database(settings, database_url, corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(built, embedder, progress=lambda _: None)
+    served = load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
+    shutil.copy(SYNTHETIC, corpus)
+    build_index(built, embedder, progress=lambda _: None)
+    with caplog.at_level("INFO", logger="rsa_qa.store.database"):
+        lent = load_from_database(database_url, AnnSettings(), None, embedder.fingerprint(), previous=served)
+    assert (
+        f"1 of 2 document parts read from the database, 1 kept from version {served.version}" in caplog.text
+    )
+    read = load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
+    assert lent.version == read.version != served.version
+    assert lent.passages == read.passages and len(read.passages) > len(served.passages)
+    assert lent.documents == read.documents
+    assert lent.sentence_rows == read.sentence_rows
+    assert lent.stored_parts == read.stored_parts
+    assert np.array_equal(exact_vectors(lent.vectors), exact_vectors(read.vectors))
+    assert np.array_equal(lent.sentence_vectors, read.sentence_vectors)
+    # The review removed: nothing is read, and the synthetic article's rows move to the front.
+    assert [part.doc_id for part in lent.stored_parts] == [*served.documents, SYNTHETIC.stem]
+    (corpus / ARTICLE.name).unlink()
+    build_index(built, embedder, progress=lambda _: None)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="rsa_qa.store.database"):
+        again = load_from_database(database_url, AnnSettings(), None, embedder.fingerprint(), previous=lent)
+    assert "0 of 1 document parts read from the database, 1 kept" in caplog.text
+    read = load_from_database(database_url, AnnSettings(), None, embedder.fingerprint())
+    assert again.passages == read.passages and again.sentence_rows == read.sentence_rows
+    assert again.stored_parts == read.stored_parts and again.stored_parts[0].passages.start == 0
+    assert np.array_equal(exact_vectors(again.vectors), exact_vectors(read.vectors))
+    assert np.array_equal(again.sentence_vectors, read.sentence_vectors)
+
+
 def test_old_versions_and_the_parts_only_they_used_are_removed(
     tmp_path: Path, settings: Settings, embedder: Embedder, database_url: str
 ) -> None:

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -269,6 +270,13 @@ def _drop_first_reference(manifest: dict[str, object]) -> None:
             return
 
 
+def _edit_sentence_rows(index_dir: Path, edit: Callable[[np.ndarray], object]) -> None:
+    rows = np.load(served_version(index_dir) / SENTENCE_ROWS)
+    edit(rows)
+    np.save(served_version(index_dir) / SENTENCE_ROWS, rows)
+    resign_file(index_dir, SENTENCE_ROWS)
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
@@ -292,6 +300,11 @@ def _drop_first_reference(manifest: dict[str, object]) -> None:
             ),
             "does not match|names no passage",
         ),
+        (lambda d: _edit_sentence_rows(d, lambda rows: rows.__setitem__((3, 2), 10**6)), "row 3 is outside"),
+        (
+            lambda d: _edit_sentence_rows(d, lambda rows: rows.__setitem__((4, 0), -1)),
+            "row 4 names no passage",
+        ),
     ],
     ids=[
         "no-documents",
@@ -300,6 +313,8 @@ def _drop_first_reference(manifest: dict[str, object]) -> None:
         "unknown-document",
         "duplicate-id",
         "sentence-row",
+        "sentence-past-its-passage",
+        "sentence-of-no-passage",
     ],
 )
 def test_an_index_whose_parts_disagree_is_refused_with_a_sentence(

@@ -78,10 +78,11 @@ def ann_settings(settings: Settings) -> AnnSettings:
     )
 
 
-def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
+def open_index(settings: Settings, embedder: Embedder, previous: LoadedIndex | None = None) -> LoadedIndex:
     """The configured index, checked: the database's current version when RSA_QA_DATABASE_URL
     is set, else the index directory's. Compared for staleness with the corpus folder when
-    one is configured (RSA_QA_CORPUS_DIR, --corpus), else with the one it was built from."""
+    one is configured (RSA_QA_CORPUS_DIR, --corpus), else with the one it was built from.
+    `previous`, the index served, lends the database's version the documents both hold."""
     explicit = "corpus_dir" in settings.model_fields_set
     corpus_dir = settings.corpus_dir if explicit else None
     if settings.database_url is not None:
@@ -92,6 +93,7 @@ def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
             embedder.fingerprint(),
             chunk_settings(settings),
             backend=embedder.backend,
+            previous=previous,
         )
     else:
         index = load_index(
@@ -102,13 +104,16 @@ def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
 
 
 def open_searcher(
-    settings: Settings, embedder: Embedder | None = None, models: Models | None = None
+    settings: Settings,
+    embedder: Embedder | None = None,
+    models: Models | None = None,
+    previous: LoadedIndex | None = None,
 ) -> Searcher:
     """The index in settings.index_dir, checked, behind a Searcher configured by settings,
     ranking with the fitted models (or the ones given)."""
     embedder = embedder or load_embedder(settings)
     return Searcher(
-        open_index(settings, embedder),
+        open_index(settings, embedder, previous),
         embedder,
         settings.search_candidates,
         settings.lexical_budget,
@@ -257,7 +262,9 @@ class Service:
             elif self.embedder is None:
                 self.embedder = load_embedder(self.settings)
             embedder = self.embedder
-            searcher = open_searcher(self.settings, embedder)
+            searcher = open_searcher(
+                self.settings, embedder, previous=previous.index if previous is not None else None
+            )
             index = searcher.index
             if previous is None:
                 warm_up(searcher)

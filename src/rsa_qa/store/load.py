@@ -40,6 +40,16 @@ from rsa_qa.store.vector_index import Within
 from rsa_qa.store.versions import served_version
 
 
+@dataclass(frozen=True)
+class StoredPart:
+    """Where one of a database's document parts lies in an index loaded from it."""
+
+    key: str  # the part's content key: equal keys hold equal rows
+    doc_id: str
+    passages: range
+    sentences: range
+
+
 @dataclass
 class LoadedIndex:
     directory: Path
@@ -58,6 +68,8 @@ class LoadedIndex:
     # question vector, how many, the passages a filter allows) -> passage rows. The
     # database store's asks pgvector.
     nearest: Callable[[np.ndarray, int, Within | None], np.ndarray] | None = None
+    # The database store's document parts, in order; empty for an index directory.
+    stored_parts: tuple[StoredPart, ...] = ()
 
     @property
     def model_file(self) -> Path | None:
@@ -248,12 +260,11 @@ def check_consistent(index: LoadedIndex) -> None:
         if problem:
             raise IndexCorrupt(f"{where}: {problem}: {REBUILD_HINT}")
         ids.add(passage.id)
-    for number, sentence in enumerate(index.sentence_rows):
-        if not 0 <= sentence.passage < len(index.passages):
-            raise IndexCorrupt(
-                f"{index.directory / SENTENCE_ROWS}: row {number} names no passage: {REBUILD_HINT}"
-            )
-        if not 0 <= sentence.start < sentence.end <= len(index.passages[sentence.passage].text):
-            raise IndexCorrupt(
-                f"{index.directory / SENTENCE_ROWS}: row {number} is outside its passage: {REBUILD_HINT}"
-            )
+    rows, table = index.sentence_rows, index.directory / SENTENCE_ROWS
+    named = (rows.passage >= 0) & (rows.passage < len(index.passages))
+    if not named.all():
+        raise IndexCorrupt(f"{table}: row {int(np.argmin(named))} names no passage: {REBUILD_HINT}")
+    lengths = np.array([len(passage.text) for passage in index.passages], dtype=np.int64)
+    inside = (rows.start >= 0) & (rows.start < rows.end) & (rows.end <= lengths[rows.passage])
+    if not inside.all():
+        raise IndexCorrupt(f"{table}: row {int(np.argmin(inside))} is outside its passage: {REBUILD_HINT}")
