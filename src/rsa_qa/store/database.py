@@ -16,7 +16,9 @@ version within RSA_QA_DATABASE_POLL_S and swaps it in, with no copy and no reloa
 A version becomes current in the same transaction that writes it, so every replica sees
 all of it or none. A replica reads a version in one REPEATABLE READ transaction: a version
 pruned while it reads is still whole in its snapshot. Each part carries a sha256 of its
-rows, checked on every load: a damaged row is refused, never served.
+rows, checked when a replica reads them: a damaged row is refused, never served. A replica
+loading a new version reads only the parts its served version lacks (or whose record
+changed since it read them), and takes the others from the version it serves.
 """
 
 from __future__ import annotations
@@ -617,10 +619,10 @@ def load_from_database(
     """The database's current version, whole and checked, or IndexNotFound/IndexCorrupt/
     IndexMismatch/DatabaseError.
 
-    `previous`, the version a replica serves, lends the parts the two versions share: a part's
-    key is a digest of its content, so only the documents that changed are read. Adding one
-    article to a million passages then reads that article, not the million (each part was
-    checked against its checksum when it was first read)."""
+    `previous`, the version a replica serves, lends the parts the two versions share, so that
+    only the documents that changed are read: adding one article to a million passages reads
+    that article, not the million. A part is lent only when the database's record of it
+    (checksum and row counts) is the one its rows were checked against when first read."""
     with connect(url, read_only=True) as connection:
         if not _has_schema(connection):
             raise IndexNotFound(
@@ -635,9 +637,9 @@ def load_from_database(
         version, manifest, part_keys = str(row[0]), dict(row[1]), list(row[2])
         check_compatible(manifest, embedder_fingerprint, chunking, backend)
         dimension = int(manifest["model"]["dimension"])
-        held = _held_parts(previous, dimension)
+        held = _held_parts(connection, previous, dimension, part_keys)
         parts = [
-            held[key]() if key in held else _unpacked(_read_part(connection, key, version, dimension))
+            held[key]() if key in held else _unpacked(*_read_part(connection, key, version, dimension))
             for key in part_keys
         ]
         kept = sum(key in held for key in part_keys)
@@ -669,7 +671,8 @@ def load_from_database(
 _PUBLISH_HINT = "run `rsa-qa index` with RSA_QA_DATABASE_URL set to publish one"
 
 
-def _read_part(connection: Any, key: str, version: str, dimension: int) -> _Part:
+def _read_part(connection: Any, key: str, version: str, dimension: int) -> tuple[_Part, str]:
+    """The part's rows, checked, and their checksum."""
     where = f"database version {version}, document part {key[:12]}"
     row = connection.execute(
         "SELECT document, passages, sentences, checksum FROM rsa_qa_parts WHERE key = %s", [key]
@@ -695,7 +698,7 @@ def _read_part(connection: Any, key: str, version: str, dimension: int) -> _Part
     )
     if part.checksum() != checksum:
         raise IndexCorrupt(f"{where} fails its checksum (modified in the database): {REBUILD_HINT}")
-    return part
+    return part, checksum
 
 
 # PostgreSQL's binary COPY: a signature, flags and the length of a header extension first,
@@ -750,6 +753,7 @@ class _Unpacked:
     """A part as the searcher holds it: read from the database, or lent by the version served."""
 
     key: str
+    checksum: str  # of its rows, as checked when they were read
     document: DocumentInfo
     passages: Sequence[Passage]
     vectors: np.ndarray
@@ -757,9 +761,10 @@ class _Unpacked:
     sentence_vectors: np.ndarray
 
 
-def _unpacked(part: _Part) -> _Unpacked:
+def _unpacked(part: _Part, checksum: str) -> _Unpacked:
     return _Unpacked(
         part.key,
+        checksum,
         document_from_record(part.document),
         [passage_from_record(record) for record in part.passages],
         part.vectors,
@@ -768,10 +773,23 @@ def _unpacked(part: _Part) -> _Unpacked:
     )
 
 
-def _held_parts(previous: LoadedIndex | None, dimension: int) -> dict[str, Callable[[], _Unpacked]]:
-    """The parts of the version served, by key, each cut from it when asked for."""
+def _held_parts(
+    connection: Any, previous: LoadedIndex | None, dimension: int, keys: list[str]
+) -> dict[str, Callable[[], _Unpacked]]:
+    """The parts of the version served that the database still records as they were read, by
+    key, each cut from the version served when asked for."""
     if previous is None or int(previous.manifest["model"]["dimension"]) != dimension:
         return {}
+    wanted = set(keys)
+    served = {stored.key: stored for stored in previous.stored_parts if stored.key in wanted}
+    unchanged = {
+        str(key)
+        for key, checksum, passages, sentences in connection.execute(
+            "SELECT key, checksum, passages, sentences FROM rsa_qa_parts WHERE key = ANY(%s)", [list(served)]
+        )
+        if (checksum, passages, sentences)
+        == (served[key].checksum, len(served[key].passages), len(served[key].sentences))
+    }
     vectors = exact_vectors(previous.vectors)
     rows = previous.sentence_rows.array
 
@@ -779,6 +797,7 @@ def _held_parts(previous: LoadedIndex | None, dimension: int) -> dict[str, Calla
         passages, sentences = stored.passages, stored.sentences
         return lambda: _Unpacked(
             stored.key,
+            stored.checksum,
             previous.documents[stored.doc_id],
             previous.passages[passages.start : passages.stop],
             vectors[passages.start : passages.stop],
@@ -786,7 +805,7 @@ def _held_parts(previous: LoadedIndex | None, dimension: int) -> dict[str, Calla
             np.asarray(previous.sentence_vectors[sentences.start : sentences.stop]),
         )
 
-    return {stored.key: lent(stored) for stored in previous.stored_parts}
+    return {key: lent(served[key]) for key in unchanged}
 
 
 def _assemble(
@@ -803,6 +822,7 @@ def _assemble(
         stored.append(
             StoredPart(
                 part.key,
+                part.checksum,
                 part.document.id,
                 range(offset, len(passages)),
                 range(sentence_count, sentence_count + len(part.sentences)),

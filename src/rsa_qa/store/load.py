@@ -44,7 +44,8 @@ from rsa_qa.store.versions import served_version
 class StoredPart:
     """Where one of a database's document parts lies in an index loaded from it."""
 
-    key: str  # the part's content key: equal keys hold equal rows
+    key: str  # the part's key: a digest of its document's id and hash, the model and the chunking
+    checksum: str  # of the part's rows, as checked when they were read
     doc_id: str
     passages: range
     sentences: range
