@@ -782,6 +782,8 @@ def _held_parts(
         return {}
     wanted = set(keys)
     served = {stored.key: stored for stored in previous.stored_parts if stored.key in wanted}
+    if not served:  # an index directory's, or a version sharing nothing: no record to ask for
+        return {}
     unchanged = {
         str(key)
         for key, checksum, passages, sentences in connection.execute(
