@@ -19,13 +19,12 @@ import re
 import statistics
 import sys
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
 from rsa_qa.errors import RsaQaError
+from rsa_qa.evaluation import fold, similar, top_section_matches
 from rsa_qa.pipeline.corpus import corpus_files, read_document
 from rsa_qa.pipeline.document import PARTS, REFERENCES, Document
 
@@ -35,18 +34,6 @@ LIGATURES = re.compile("[\ufb00-\ufb06\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # it is a program's camel-case name (varianceStabilizingTransformation in an R vignette).
 GLUED = re.compile(r"[A-Za-z]{25,}")
 CAMEL_CASE = re.compile(r"[a-z][A-Z]")
-SIMILAR = 0.85
-
-
-def fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text or ""))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    return re.sub(r"[^0-9a-z]+", " ", text).strip()
-
-
-def similar(a: str, b: str) -> bool:
-    a, b = fold(a), fold(b)
-    return bool(a) and (a == b or SequenceMatcher(None, a, b).ratio() >= SIMILAR)
 
 
 @dataclass
@@ -175,11 +162,9 @@ def _ask(folder: Path, settings: Any, results: list[PaperFigures], embedder: Any
                 )
                 figures.ranks.append(rank)
                 answer = next((r for r in response.results if r.rank == rank), None)
-                top_level = answer.section.path[0] if answer and answer.section.path else ""
-                title = re.sub(r"^[0-9A-Z]{1,3}(\.\d+)*\.?\s+", "", top_level) if answer else ""
                 figures.labels_right.append(
                     answer is not None
-                    and (similar(title, question["section"]) or similar(top_level, question["section"]))
+                    and top_section_matches(question["section"], answer.section.model_dump())
                 )
 
 
@@ -235,7 +220,7 @@ def question_rows(folder: Path) -> list[dict[str, Any]]:
     for pdf, truth in papers_in(folder):
         for number, question in enumerate(truth["questions"], start=1):
             answer = question["answer_contains"]
-            accept = {"doc": pdf.stem, "section": question["section"], "contains": [answer]}
+            accept = {"doc": pdf.stem, "top_section": question["section"], "contains": [answer]}
             rows.append(
                 {
                     "id": f"{pdf.stem}-{number}",

@@ -90,3 +90,35 @@ def test_answer_rules_match_the_shared_scorer(
     result: dict[str, Any], accept: list[dict[str, Any]], expected: bool
 ) -> None:
     assert answers(result, accept) is expected
+
+
+SUBSECTION = {
+    "number": "3.2",
+    "title": "Dealing with autocorrelation",
+    "path": ["3 Estimating the Ψ", "3.2 Dealing with autocorrelation"],
+}
+
+
+@pytest.mark.parametrize(
+    ("section", "top_section", "expected"),
+    [
+        (SUBSECTION, "Estimating the Ψ", True),  # a subsection of the top-level section
+        (SUBSECTION, "Dealing with autocorrelation", False),  # the leaf is not the top level
+        (SUBSECTION, "Estimating the covariance", False),
+        (
+            {"number": "B", "title": "B Problems and Bugs", "path": ["B Problems and Bugs"]},
+            "Appendix B: Problems and Bugs",
+            True,
+        ),
+        ({"number": None, "title": "Abstract", "path": []}, "Abstract", True),
+    ],
+)
+def test_a_papers_truth_names_the_top_level_section_that_holds_the_answer(
+    section: dict[str, Any], top_section: str, expected: bool
+) -> None:
+    result = {"text": "the answer", "section": section, "doc": {"id": "paper"}}
+    assert answers(result, [{"doc": "paper", "top_section": top_section, "contains": ["answer"]}]) is expected
+    assert not answers(
+        {**result, "doc": {"id": "other"}},
+        [{"doc": "paper", "top_section": top_section, "contains": ["answer"]}],
+    )

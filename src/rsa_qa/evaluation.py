@@ -7,7 +7,9 @@ A passage answers a question when its section matches an accepted section (a num
 as "3.2", or a word of the title such as "Abstract") and its text, with the full
 citations it carries, contains every accepted string, compared after NFKC, lower case
 and collapsed whitespace. These are the rules of the shared scorer, kept identical; an
-accepted answer may also name its document ("doc": id), for corpora of several articles.
+accepted answer may also name its document ("doc": id), for corpora of several articles,
+and may name the top-level section that holds it instead ("top_section": title), as a
+paper's truth does: then a passage of any of its subsections answers too.
 """
 
 from __future__ import annotations
@@ -20,12 +22,19 @@ import unicodedata
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
 from rsa_qa.config import Settings
 
 Search = Callable[[str, int], dict[str, Any]]
+
+# Titles printed in different ways ("Appendix B: Problems" and "B Problems") still name one
+# section when this similar after folding.
+SIMILAR_TITLES = 0.85
+# A section number or letter before a heading's title: "3.2 ", "B ", "IV. ", "Appendix B: ".
+HEADING_NUMBER = re.compile(r"^(?i:appendix\s+)?[0-9A-Z]{1,3}(\.\d+)*[.:]?\s+")
 
 
 @dataclass
@@ -59,13 +68,39 @@ def section_matches(wanted: str, section: dict[str, Any]) -> bool:
     ) == normalise_answer(number)
 
 
+def fold(text: str) -> str:
+    """Text with case, accents, ligatures and punctuation folded away, for lenient matching."""
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text or ""))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return re.sub(r"[^0-9a-z]+", " ", text).strip()
+
+
+def similar(a: str, b: str) -> bool:
+    a, b = fold(a), fold(b)
+    return bool(a) and (a == b or SequenceMatcher(None, a, b).ratio() >= SIMILAR_TITLES)
+
+
+def top_section_matches(wanted: str, section: dict[str, Any]) -> bool:
+    """Whether the result lies in the top-level section titled `wanted`, its number aside."""
+    top_level = (section.get("path") or [section.get("title") or ""])[0]
+    return similar(top_level, wanted) or similar(
+        HEADING_NUMBER.sub("", top_level), HEADING_NUMBER.sub("", wanted)
+    )
+
+
+def _section_accepted(accepted: dict[str, Any], section: dict[str, Any]) -> bool:
+    if "top_section" in accepted:
+        return top_section_matches(accepted["top_section"], section)
+    return section_matches(accepted["section"], section)
+
+
 def answers(result: dict[str, Any], accept: list[dict[str, Any]]) -> bool:
     citations = " ".join(str(r.get("citation") or "") for r in result.get("references") or [])
     haystack = normalise_answer((result.get("text") or "") + " " + citations)
     doc_id = (result.get("doc") or {}).get("id")
     return any(
         a.get("doc") in (None, doc_id)
-        and section_matches(a["section"], result.get("section") or {})
+        and _section_accepted(a, result.get("section") or {})
         and all(normalise_answer(c) in haystack for c in a["contains"])
         for a in accept
     )
