@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -30,6 +33,22 @@ def test_every_question_is_scored_against_every_passage_and_labelled_by_the_scor
     assert all(e.features.shape == (len(searcher.passages), len(PASSAGE_FEATURES)) for e in examples)
     assert sum(e.labels.any() for e in answerable) / len(answerable) > 0.97
     assert not any(e.labels.any() for e in examples if not e.answerable)
+
+
+def test_a_passage_of_a_subsection_answers_a_question_naming_its_top_level_section(
+    searcher: Searcher, tmp_path: Path
+) -> None:
+    passage = next(p for p in searcher.passages if len(p.section.path) >= 2)
+    top_level = passage.section.path[0].split(" ", 1)[1]  # "3 Title" -> "Title"
+    words = passage.text.split()[:8]
+    row = {"id": "q", "question": "?", "accept": [{"top_section": top_level, "contains": [" ".join(words)]}]}
+    questions = tmp_path / "papers.jsonl"
+    questions.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    (example,) = fitting.collect(
+        Searcher(searcher.index, searcher.embedder, models=Models.unfitted()), [questions]
+    )
+    labelled = {searcher.passages[int(r)].id for r in example.scored.rows[example.labels]}
+    assert passage.id in labelled
 
 
 def test_grouped_folds_keep_paraphrases_together(examples: list[fitting.Example]) -> None:

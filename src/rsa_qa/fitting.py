@@ -132,7 +132,11 @@ def _result_view(searcher: Searcher, row: int) -> dict[str, Any]:
     citations = [
         {"citation": searcher.index.reference(passage.doc_id, n).citation} for n in passage.references
     ]
-    section = {"number": passage.section.number, "title": passage.section.title}
+    section = {
+        "number": passage.section.number,
+        "title": passage.section.title,
+        "path": list(passage.section.path),
+    }
     return {"text": passage.text, "references": citations, "section": section, "doc": {"id": passage.doc_id}}
 
 
