@@ -130,7 +130,7 @@ def _passage_parts(searcher: Searcher, passage: Passage) -> _PassageParts:
     parts = cache.get(passage.id)
     if parts is None:
         references = [_reference(searcher, passage.doc_id, n) for n in passage.references]
-        parts = (_doc_ref(searcher, passage.doc_id), _section(passage), references)
+        parts = (_doc_ref(searcher, passage.doc_id), section_ref(passage), references)
         cache.put(passage.id, parts)
     return parts
 
@@ -163,10 +163,11 @@ def _citing(searcher: Searcher, passage: Passage, numbers: tuple[int, ...]) -> C
     entries = searcher.index.documents[passage.doc_id].references
     sentences = (passage.text[s:e] for s, e in passage.sentences)
     sentence = next((t for t in sentences if set(numbers) & set(cited_numbers(t, entries))), passage.text)
-    return CitingPassage(id=passage.id, section=_section(passage), text=sentence)
+    return CitingPassage(id=passage.id, section=section_ref(passage), text=sentence)
 
 
-def _section(passage: Passage) -> SectionRef:
+def section_ref(passage: Passage) -> SectionRef:
+    """The passage's section as every result carries it (the fitting labels candidates by it)."""
     section = passage.section
     return SectionRef(number=section.number, title=section.title, path=list(section.path))
 

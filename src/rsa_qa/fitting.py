@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
+from rsa_qa.answers import section_ref
 from rsa_qa.evaluation import answers, load_questions, normalise_answer
 from rsa_qa.search.features import PASSAGE_FEATURES, SCOPE_FEATURES
 from rsa_qa.search.model import SENTENCE_FEATURES, LinearModel, Models, sigmoid
@@ -132,11 +133,7 @@ def _result_view(searcher: Searcher, row: int) -> dict[str, Any]:
     citations = [
         {"citation": searcher.index.reference(passage.doc_id, n).citation} for n in passage.references
     ]
-    section = {
-        "number": passage.section.number,
-        "title": passage.section.title,
-        "path": list(passage.section.path),
-    }
+    section = section_ref(passage).model_dump()
     return {"text": passage.text, "references": citations, "section": section, "doc": {"id": passage.doc_id}}
 
 
